@@ -1,0 +1,45 @@
+# One way to run things: the README's commands, used by CI (.ci/run calls `make test`).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+# The production configuration the suite also runs against (CI starts both services).
+PG_URL ?= postgres://postgres@127.0.0.1:5432/cmp
+REDIS ?= redis://127.0.0.1:6379/1
+
+.PHONY: demo test lint test-sqlite test-postgres test-deps services widget bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+## demo: install, migrate, create the demo site and serve it on http://$(HOST)/
+demo: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py demo --host $(HOST)
+	$(PY) manage.py runserver $(HOST)
+
+## test: install what the tests need, lint, and run the suite on SQLite and on PostgreSQL + Redis
+test: test-deps lint test-sqlite test-postgres
+
+test-deps: $(VENV)/.installed
+	bash scripts/test-deps.sh
+
+services:
+	bash scripts/services.sh
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test-sqlite: $(VENV)/.installed
+	$(VENV)/bin/pytest -q
+
+test-postgres: $(VENV)/.installed services
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3

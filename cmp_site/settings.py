@@ -1,0 +1,177 @@
+"""Settings, all from the environment with safe defaults.
+
+With nothing set, the project runs on SQLite and the local-memory cache. DATABASE_URL and
+REDIS_URL switch it to PostgreSQL and Redis for production.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.management.utils import get_random_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG")
+
+
+def _local_secret_key() -> str:
+    """A key kept beside the code, so that a demo without SECRET_KEY survives restarts
+    (API keys are hashed with it). Production sets SECRET_KEY."""
+    path = BASE_DIR / ".secret_key"
+    if not path.exists():
+        path.write_text(get_random_secret_key())
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "consent",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cmp_site.urls"
+WSGI_APPLICATION = "cmp_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # A restarted PostgreSQL leaves dead persistent connections behind: check before reuse.
+        conn_health_checks=True,
+    )
+}
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "cmp",
+            "OPTIONS": {
+                # Redis is an accelerator, never a dependency: when it is down, reads miss,
+                # writes are dropped, the database answers, and the failure is logged.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "SOCKET_TIMEOUT": 0.2,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "consent.cache"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+
+# CORS is decided per site at request time (consent.api.cors); nothing is allowed statically.
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_URLS_REGEX = r"^/api/v1/sites/"
+CORS_ALLOW_HEADERS = ["content-type", "authorization"]
+CORS_PREFLIGHT_MAX_AGE = 600
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["consent.api.parsers.LimitedJSONParser"],
+    "EXCEPTION_HANDLER": "consent.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": int(os.environ.get("CMP_TRUSTED_PROXY_COUNT", "0")) or None,
+    "DEFAULT_THROTTLE_RATES": {
+        "public": os.environ.get("CMP_PUBLIC_RATE", "120/min"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Consent platform API",
+    "DESCRIPTION": "Record cookie consent decisions and ask, before setting a tracker, 'may I?'.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's scripts come from our own static files, never a CDN.
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Largest JSON body the API reads; larger ones get 413 before anything is parsed.
+CMP_MAX_BODY_BYTES = int(os.environ.get("CMP_MAX_BODY_BYTES", str(16 * 1024)))
+# How many reverse proxies in front of us append to X-Forwarded-For (0: use REMOTE_ADDR).
+CMP_TRUSTED_PROXY_COUNT = int(os.environ.get("CMP_TRUSTED_PROXY_COUNT", "0"))
+# Header a CDN sets with the visitor's country (e.g. HTTP_CF_IPCOUNTRY); empty: none.
+CMP_COUNTRY_HEADER = os.environ.get("CMP_COUNTRY_HEADER", "")
+# Public base URL of this server, used in the widget to reach the API (default: from the request).
+CMP_PUBLIC_URL = os.environ.get("CMP_PUBLIC_URL", "").rstrip("/")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

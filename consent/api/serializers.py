@@ -1,0 +1,125 @@
+"""Shapes of what the API reads and writes. Validation of form lives here; rules in services."""
+
+from rest_framework import serializers
+
+from consent.models import Action, Source
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, nothing that merely looks like one ("yes", 1, "true")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class DecisionSerializer(serializers.Serializer):
+    consent_id = serializers.UUIDField(required=False, help_text="The visitor's id; a new one is made if absent.")
+    categories = serializers.DictField(child=StrictBooleanField(), required=False, default=dict)
+    action = serializers.ChoiceField(choices=Action.choices)
+    policy_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.BANNER)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    url = serializers.CharField(max_length=2048, required=False, allow_blank=True, default="")
+
+
+class RecordedSerializer(serializers.Serializer):
+    consent_id = serializers.UUIDField()
+    categories = serializers.DictField(child=serializers.BooleanField())
+    action = serializers.CharField()
+    source = serializers.CharField()
+    policy_version = serializers.IntegerField()
+    decided_at = serializers.DateTimeField(source="created_at")
+    hash = serializers.CharField(help_text="The record's SHA-256 in the visitor's hash chain: a receipt.")
+
+
+class CurrentConsentSerializer(serializers.Serializer):
+    consent_id = serializers.UUIDField()
+    categories = serializers.DictField(child=serializers.BooleanField())
+    action = serializers.CharField()
+    source = serializers.CharField()
+    policy_version = serializers.IntegerField()
+    decided_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=["valid", "expired", "outdated", "withdrawn"])
+
+
+class CategoryCheckSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField()
+    reason = serializers.ChoiceField(
+        choices=[
+            "strictly_necessary",
+            "granted",
+            "refused",
+            "not_asked",
+            "no_decision",
+            "expired",
+            "outdated",
+            "withdrawn",
+        ]
+    )
+
+
+class BatchCheckSerializer(serializers.Serializer):
+    consent_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=1000)
+    categories = serializers.ListField(child=serializers.SlugField(), required=False, max_length=100)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = serializers.DictField(child=serializers.DictField(child=serializers.BooleanField()))
+
+
+class RecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    consent_id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    action = serializers.CharField()
+    source = serializers.CharField()
+    categories = serializers.DictField(child=serializers.BooleanField())
+    policy_version = serializers.IntegerField()
+    language = serializers.CharField()
+    url = serializers.CharField()
+    user_agent = serializers.CharField()
+    ip_address = serializers.CharField()
+    country = serializers.CharField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class HistorySerializer(serializers.Serializer):
+    consent_id = serializers.UUIDField()
+    records = RecordSerializer(many=True)
+
+
+class ExportSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    exported_at = serializers.DateTimeField()
+    site = serializers.CharField()
+    consent_id = serializers.UUIDField()
+    current = CurrentConsentSerializer(allow_null=True)
+    records = RecordSerializer(many=True)
+    note = serializers.CharField()
+
+
+class ErasedSerializer(serializers.Serializer):
+    consent_id = serializers.UUIDField()
+    erased_records = serializers.IntegerField()
+
+
+class PolicyVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    published_at = serializers.DateTimeField()
+    material = serializers.BooleanField()
+    url = serializers.CharField()
+    summary = serializers.CharField()
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField(required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

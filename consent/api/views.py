@@ -1,0 +1,190 @@
+"""The HTTP API, version 1 (CONTRACT.md section 7). Thin: parse, call a service, shape."""
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent.api import serializers as s
+from consent.api.authentication import ApiKeyAuthentication, HasSiteApiKey
+from consent.api.client_info import client_country, client_ip, sends_gpc
+from consent.api.cors import origin_allowed
+from consent.api.throttles import PublicRateThrottle
+from consent.services.checks import check_category, check_many, current_consent
+from consent.services.config import banner_config
+from consent.services.errors import UnknownVisitor
+from consent.services.records import record_decision
+from consent.services.rights import erase_visitor, export_visitor, history
+from consent.services.sites import policy_versions, site_snapshot
+
+ERRORS = {code: OpenApiResponse(s.ErrorSerializer, description=text) for code, text in {
+    400: "Malformed JSON or invalid fields.",
+    401: "No API key, or one that is wrong or revoked.",
+    403: "A key of another site, or an Origin the site did not register.",
+    404: "Unknown site, visitor or category.",
+    413: "Body too large.",
+    429: "Too many requests from this IP.",
+}.items()}  # fmt: skip
+
+
+def errors(*codes):
+    return {code: ERRORS[code] for code in codes}
+
+
+class SiteView(APIView):
+    """Resolves the site named in the URL (404 if unknown) before anything else."""
+
+    def initial(self, request, *args, **kwargs):
+        self.site = site_snapshot(kwargs["site_key"])
+        super().initial(request, *args, **kwargs)
+
+
+class PublicView(SiteView):
+    """Called from visitors' browsers: no key, throttled per IP, CORS per site."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = [PublicRateThrottle]
+
+
+class ServerView(SiteView):
+    """Called by the site's backend services with one of the site's API keys."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasSiteApiKey]
+
+    def consent_id(self) -> uuid.UUID:
+        try:
+            return uuid.UUID(self.kwargs["consent_id"])
+        except ValueError:
+            raise NotFound("A consent id is a UUID, e.g. 2f1d3c4e-5b6a-4789-8abc-def012345678.") from None
+
+
+class ConfigView(PublicView):
+    @extend_schema(summary="The banner's config", responses={200: OpenApiTypes.OBJECT, **errors(404, 429)})
+    def get(self, request, site_key):
+        return Response(banner_config(site_key))
+
+
+class ConsentCreateView(PublicView):
+    @extend_schema(
+        summary="Record a decision",
+        request=s.DecisionSerializer,
+        responses={201: s.RecordedSerializer, **errors(400, 403, 404, 413, 429)},
+    )
+    def post(self, request, site_key):
+        origin = request.headers.get("Origin")
+        if origin and not origin_allowed(site_key, origin):
+            raise PermissionDenied(f"The origin {origin} is not registered for this site.")
+        decision = s.DecisionSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        data = decision.validated_data
+        record = record_decision(
+            site=self.site,
+            action=data["action"],
+            choices=data["categories"],
+            consent_id=data.get("consent_id"),
+            policy_version=data["policy_version"],
+            source=data["source"],
+            language=data["language"],
+            url=data["url"],
+            user_agent=request.headers.get("User-Agent", ""),
+            ip_address=client_ip(request),
+            country=client_country(request),
+            gpc=sends_gpc(request),
+        )
+        return Response(s.RecordedSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class ConsentDetailView(ServerView):
+    @extend_schema(
+        summary="A visitor's current consent", responses={200: s.CurrentConsentSerializer, **errors(401, 403, 404)}
+    )
+    def get(self, request, site_key, consent_id):
+        current = current_consent(self.site, self.consent_id())
+        if current is None:
+            raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
+        return Response(s.CurrentConsentSerializer(current).data)
+
+    @extend_schema(summary="Erase a visitor's data", responses={200: s.ErasedSerializer, **errors(401, 403, 404)})
+    def delete(self, request, site_key, consent_id):
+        deleted = erase_visitor(self.site, self.consent_id())
+        return Response({"consent_id": consent_id, "erased_records": deleted})
+
+
+class CategoryCheckView(ServerView):
+    @extend_schema(
+        summary="May I? One visitor, one category (fail-closed)",
+        responses={200: s.CategoryCheckSerializer, **errors(401, 403, 404)},
+    )
+    def get(self, request, site_key, consent_id, category):
+        allowed, reason = check_category(self.site, self.consent_id(), category)
+        return Response({"allowed": allowed, "reason": reason})
+
+
+class BatchCheckView(ServerView):
+    @extend_schema(
+        summary="May I? Many visitors at once",
+        request=s.BatchCheckSerializer,
+        responses={200: s.BatchResultSerializer, **errors(400, 401, 403, 404, 413)},
+    )
+    def post(self, request, site_key):
+        batch = s.BatchCheckSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        consent_ids = list(dict.fromkeys(batch.validated_data["consent_ids"]))
+        return Response({"results": check_many(self.site, consent_ids, batch.validated_data.get("categories"))})
+
+
+class HistoryView(ServerView):
+    @extend_schema(
+        summary="Every recorded decision of a visitor (proof)",
+        responses={200: s.HistorySerializer, **errors(401, 403, 404)},
+    )
+    def get(self, request, site_key, consent_id):
+        records = history(self.site, self.consent_id())
+        return Response(s.HistorySerializer({"consent_id": consent_id, "records": records}).data)
+
+
+class ExportView(ServerView):
+    @extend_schema(
+        summary="Everything held about a visitor (access, portability)",
+        responses={200: s.ExportSerializer, **errors(401, 403, 404)},
+    )
+    def get(self, request, site_key, consent_id):
+        export = export_visitor(self.site, self.consent_id())
+        response = Response(s.ExportSerializer(export).data)
+        response["Content-Disposition"] = f'attachment; filename="consent-{consent_id}.json"'
+        return response
+
+
+class ForgetView(PublicView):
+    """The widget's "forget me": the visitor erases their own decisions. The consent id, a
+    random UUID only their browser holds, is what proves it is theirs."""
+
+    @extend_schema(
+        summary="Erase my decisions (from the banner)",
+        request=None,
+        responses={200: s.ErasedSerializer, **errors(403, 404, 429)},
+    )
+    def post(self, request, site_key, consent_id):
+        origin = request.headers.get("Origin")
+        if origin and not origin_allowed(site_key, origin):
+            raise PermissionDenied(f"The origin {origin} is not registered for this site.")
+        try:
+            visitor = uuid.UUID(consent_id)
+        except ValueError:
+            raise NotFound("A consent id is a UUID.") from None
+        return Response({"consent_id": consent_id, "erased_records": erase_visitor(self.site, visitor)})
+
+
+class PolicyListView(PublicView):
+    @extend_schema(
+        summary="Every published version of the site's cookie policy",
+        responses={200: s.PolicyVersionSerializer(many=True), **errors(404, 429)},
+    )
+    def get(self, request, site_key):
+        return Response(s.PolicyVersionSerializer(policy_versions(self.site), many=True).data)

@@ -1,0 +1,27 @@
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from consent.models import validate_origin
+from consent.services.sites import create_site
+
+
+class Command(BaseCommand):
+    help = "Create a site with the four built-in categories. Prints the site key alone on the last line."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--origin", action="append", required=True, help="e.g. https://shop.example; repeatable")
+        parser.add_argument("--language", action="append", help="Banner language, repeatable; the first is the default")
+        parser.add_argument("--policy-url", default="", help="URL of the site's cookie policy")
+
+    def handle(self, *args, name, origin, language, policy_url, **options):
+        for value in origin:
+            try:
+                validate_origin(value)
+            except ValidationError as exc:
+                raise CommandError(exc.messages[0]) from None
+        site = create_site(name=name, origins=origin, languages=language or ["en"], policy_url=policy_url)
+        self.stderr.write(
+            f'Created site {site.name!r}; embed: <script src="https://CMP_HOST/cmp/{site.key}.js" async></script>'
+        )
+        self.stdout.write(site.key)

@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from consent.models import Site
+from consent.services.proof import verify_site
+
+
+class Command(BaseCommand):
+    help = "Check the hash chains of a site's decision records. Exit 0 when intact, 1 at the first broken link."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--site", required=True, help="The site key")
+
+    def handle(self, *args, site, **options):
+        found = Site.objects.filter(key=site).first()
+        if found is None:
+            raise CommandError(f"No site has the key {site!r}.")
+        report = verify_site(found)
+        summary = f"{report.records} records of {report.visitors} visitors, {report.markers} erasure markers"
+        if not report.intact:
+            self.stderr.write(f"BROKEN: {report.broken} ({summary} checked before it).")
+            raise SystemExit(1)
+        self.stdout.write(f"Intact: {summary}.")

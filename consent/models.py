@@ -1,0 +1,293 @@
+"""Sites, their categories and policy versions, consent records (the proof), and API keys."""
+
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+BUILTIN_CATEGORIES = ("authentication", "preferences", "analytics", "marketing")
+# The one category a visitor cannot refuse (CONTRACT.md section 1).
+REQUIRED_CATEGORY = "authentication"
+
+
+def new_site_key() -> str:
+    return secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #1a56db (# and six hex digits).")
+
+
+def validate_origin(value: str) -> None:
+    """An origin is a scheme and a host (and a port), nothing more: https://shop.example."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError(f"{value!r} is not an origin: write a scheme and a host, e.g. https://shop.example.")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
+        raise ValidationError(f"{value!r} has more than a scheme and host: drop the path, e.g. https://shop.example.")
+
+
+def normalise_origin(value: str) -> str:
+    parts = urlsplit(value.strip())
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return f"{parts.scheme.lower()}://{netloc.lower()}"
+
+
+class Site(models.Model):
+    """A website that embeds the banner. Its key is public; its API keys are not."""
+
+    POSITIONS = [("bottom", "Bottom bar"), ("center", "Centre dialog"), ("top", "Top bar")]
+
+    key = models.CharField(max_length=32, unique=True, default=new_site_key, editable=False)
+    name = models.CharField(max_length=200)
+    default_language = models.CharField(max_length=16, default="en")
+    languages = models.CharField(
+        max_length=100,
+        default="en",
+        help_text="Languages the banner speaks, comma-separated. Texts ship for en, de, fr and es.",
+    )
+    consent_lifetime_days = models.PositiveIntegerField(
+        default=182,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="After this many days a decision expires and the banner asks again (default: 6 months).",
+    )
+    retention_days = models.PositiveIntegerField(
+        default=3 * 365,
+        validators=[MinValueValidator(1)],
+        help_text="Decision records are kept this many days after the visitor's latest decision.",
+    )
+    banner_texts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per language overrides of the banner texts: {"en": {"title": "..."}}.',
+    )
+    primary_colour = models.CharField(max_length=7, default="#1d4ed8", validators=[hex_colour])
+    position = models.CharField(max_length=10, choices=POSITIONS, default="bottom")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.default_language not in self.language_list():
+            raise ValidationError({"default_language": "The default language must be one of the site's languages."})
+
+    def language_list(self) -> list[str]:
+        return [code.strip().lower() for code in self.languages.split(",") if code.strip()]
+
+    @property
+    def consent_lifetime(self) -> timedelta:
+        return timedelta(days=self.consent_lifetime_days)
+
+
+class SiteOrigin(models.Model):
+    """An origin whose pages may call the public API (CORS and the POST Origin check)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="origins")
+    origin = models.CharField(max_length=255, validators=[validate_origin])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "origin"], name="unique_site_origin")]
+
+    def __str__(self) -> str:
+        return self.origin
+
+    def save(self, *args, **kwargs):
+        self.origin = normalise_origin(self.origin)
+        super().save(*args, **kwargs)
+
+
+class Category(models.Model):
+    """A purpose a site asks consent for, with its texts per language and its cookie patterns."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="categories")
+    key = models.SlugField(max_length=50)
+    position = models.PositiveIntegerField(default=0)
+    required = models.BooleanField(default=False, help_text="Always on; the visitor cannot refuse it.")
+    texts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Name and description per language: {"en": {"name": "...", "description": "..."}}.',
+    )
+    cookie_patterns = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="First-party cookie names to delete on withdrawal; * matches any run of characters.",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name_plural = "categories"
+        constraints = [models.UniqueConstraint(fields=["site", "key"], name="unique_site_category")]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def clean(self):
+        if self.key == REQUIRED_CATEGORY and not self.required:
+            raise ValidationError({"required": "authentication is strictly necessary and cannot be refused."})
+        if self.key != REQUIRED_CATEGORY and self.required:
+            raise ValidationError({"required": "Only authentication may be always on: no pre-ticked boxes."})
+        if not isinstance(self.cookie_patterns, list) or not all(isinstance(p, str) for p in self.cookie_patterns):
+            raise ValidationError({"cookie_patterns": 'Give a list of cookie names, e.g. ["_ga", "_ga_*"].'})
+
+
+class PolicyVersion(models.Model):
+    """One published version of a site's cookie policy. A material one outdates earlier decisions."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="policy_versions")
+    version = models.PositiveIntegerField()
+    published_at = models.DateTimeField(default=timezone.now)
+    summary = models.TextField(blank=True)
+    url = models.URLField(blank=True)
+    material = models.BooleanField(
+        default=False, help_text="A material change makes earlier decisions outdated: visitors are asked again."
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [models.UniqueConstraint(fields=["site", "version"], name="unique_site_policy_version")]
+
+    def __str__(self) -> str:
+        return f"{self.site} v{self.version}"
+
+
+class Action(models.TextChoices):
+    ACCEPT_ALL = "accept_all"
+    REJECT_ALL = "reject_all"
+    CUSTOM = "custom"
+    WITHDRAW = "withdraw"
+
+
+class Source(models.TextChoices):
+    BANNER = "banner"
+    PREFERENCES = "preferences"
+    API = "api"
+    GPC = "gpc"
+
+
+class ConsentRecordQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Consent records are append-only proof: they are never updated.")
+
+
+class ConsentRecord(models.Model):
+    """One decision, as proof (GDPR Art. 7(1)): who, when, what was shown, what was chosen.
+
+    Append-only. Each record hashes its content together with the visitor's previous record, so
+    an edit, insertion or deletion breaks the chain (see consent.services.proof). Only the
+    retention and erasure services delete records, and they leave a marker.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="records")
+    consent_id = models.UUIDField()
+    categories = models.JSONField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    policy_version = models.PositiveIntegerField()
+    language = models.CharField(max_length=16, blank=True)
+    url = models.CharField(max_length=2048, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    ip_address = models.CharField(max_length=64, blank=True, help_text="Truncated before storage.")
+    country = models.CharField(max_length=2, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = ConsentRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["site", "consent_id", "id"], name="record_visitor_idx"),
+            models.Index(fields=["site", "created_at"], name="record_site_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consent_id} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Consent records are append-only proof: they are never updated.")
+        super().save(*args, **kwargs)
+
+
+class ConsentState(models.Model):
+    """A visitor's current decision: one row per visitor, read by the "may I?" check.
+
+    Derived from the records and rewritten with each one; also the head of the visitor's hash
+    chain, so that recording locks one visitor's row and never the whole table.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="states")
+    consent_id = models.UUIDField()
+    categories = models.JSONField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    policy_version = models.PositiveIntegerField()
+    decided_at = models.DateTimeField()
+    first_decided_at = models.DateTimeField()
+    record_count = models.PositiveIntegerField(default=0)
+    head_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "consent_id"], name="unique_site_visitor")]
+        indexes = [models.Index(fields=["site", "decided_at"], name="state_site_time_idx")]
+
+    def __str__(self) -> str:
+        return str(self.consent_id)
+
+
+class ErasureMarker(models.Model):
+    """What is left where records were deleted (erasure or retention): a verifiable gap.
+
+    The visitor's id is kept only as a keyed digest, so the marker proves that a deletion
+    happened and which chain head it closed without identifying the visitor.
+    """
+
+    REASONS = [("erasure", "Erasure request"), ("retention", "Retention period over")]
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="erasures")
+    consent_digest = models.CharField(max_length=64, db_index=True)
+    reason = models.CharField(max_length=16, choices=REASONS)
+    record_count = models.PositiveIntegerField()
+    head_hash = models.CharField(max_length=64)
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.record_count} records on {self.erased_at:%Y-%m-%d}"
+
+
+class ApiKey(models.Model):
+    """A server-to-server key for one site. Only an HMAC of it is stored; the prefix stays readable."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

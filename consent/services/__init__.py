@@ -1,0 +1,1 @@
+"""What the product does. Views, admin, commands and tests all call these functions."""

@@ -1,0 +1,74 @@
+"""Known cookies from the Open Cookie Database: default patterns per category, classification."""
+
+import csv
+import fnmatch
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
+
+DATABASE = Path(__file__).resolve().parent.parent / "data" / "open-cookie-database.csv"
+
+# The database's categories, mapped to ours.
+CATEGORY_MAP = {
+    "Necessary": "authentication",
+    "Security": "authentication",
+    "Functional": "preferences",
+    "Personalization": "preferences",
+    "Analytics": "analytics",
+    "Marketing": "marketing",
+}
+# A new site starts with the first-party cookies of the trackers most sites carry, so that
+# withdrawal deletes them out of the box; the operator edits the list per site.
+DEFAULT_PLATFORMS = {"Google Analytics", "Google Ads", "Hotjar", "Microsoft Clarity", "Facebook", "Matomo"}
+# Families of names folded into one pattern, since every byte of the config reaches each visitor.
+FAMILIES = ("_hj", "__utm", "_pk_", "_gcl_", "_gac_", "_gat", "mtm_", "matomo_", "FPGCL")
+
+
+class KnownCookie(NamedTuple):
+    pattern: str
+    platform: str
+    category: str
+    description: str
+
+
+@cache
+def known_cookies() -> tuple[KnownCookie, ...]:
+    with DATABASE.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    cookies = []
+    for row in rows:
+        category = CATEGORY_MAP.get(row["Category"])
+        name = row["Cookie / Data Key name"].strip()
+        if not category or not name:
+            continue
+        pattern = name + "*" if row["Wildcard match"] == "1" else name
+        cookies.append(KnownCookie(pattern, row["Platform"], category, row["Description"]))
+    return tuple(cookies)
+
+
+def classify_cookie(name: str) -> KnownCookie | None:
+    """The database's entry for a cookie name: an exact name first, then the longest pattern."""
+    matches = [c for c in known_cookies() if fnmatch.fnmatchcase(name, c.pattern)]
+    exact = [c for c in matches if c.pattern == name]
+    if exact:
+        return exact[0]
+    return max(matches, key=lambda c: len(c.pattern), default=None)
+
+
+@cache
+def default_patterns() -> dict[str, list[str]]:
+    """First-party cookie patterns per category for the platforms most sites use."""
+    patterns: dict[str, list[str]] = {}
+    for cookie in known_cookies():
+        # Third-party cookies cannot be deleted by the page: of Facebook's, only the pixel's
+        # _fbp/_fbc are first-party; Google's __Secure- ones belong to google.com.
+        if cookie.platform not in DEFAULT_PLATFORMS or cookie.pattern.startswith("__Secure-"):
+            continue
+        if cookie.platform == "Facebook" and cookie.pattern not in {"_fbp", "_fbc"}:
+            continue
+        family = next((f for f in FAMILIES if cookie.pattern.startswith(f)), None)
+        pattern = family + "*" if family else cookie.pattern
+        if any(pattern in names for names in patterns.values()):
+            continue
+        patterns.setdefault(cookie.category, []).append(pattern)
+    return patterns

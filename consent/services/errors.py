@@ -1,0 +1,32 @@
+"""Errors the services raise; the API turns each into a clear 4xx answer."""
+
+
+class ConsentError(Exception):
+    """Base class: a request the product refuses, with a message fit for the caller."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidDecision(ConsentError):
+    code = "invalid_decision"
+
+
+class UnknownCategory(ConsentError):
+    status = 404
+    code = "unknown_category"
+
+
+class UnknownSite(ConsentError):
+    status = 404
+    code = "unknown_site"
+
+
+class UnknownVisitor(ConsentError):
+    status = 404
+    code = "unknown_consent"

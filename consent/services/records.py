@@ -1,0 +1,132 @@
+"""Recording a decision: one append-only record, the visitor's current state, the cache cleared."""
+
+import ipaddress
+import uuid
+from collections.abc import Mapping
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consent.models import REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
+from consent.services.errors import InvalidDecision
+from consent.services.proof import GENESIS, record_hash
+from consent.services.sites import SiteSnapshot
+
+
+def truncate_ip(address: str) -> str:
+    """The network, not the host: IPv4 to /24, IPv6 to /48. Anything unparsable is dropped."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return ""
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+
+
+def decided_categories(site: SiteSnapshot, action: str, choices: Mapping[str, bool]) -> dict[str, bool]:
+    """Every category of the site, on or off, as the action and choices say.
+
+    Unknown keys are an error; a category the visitor did not switch on is off (no pre-ticked
+    boxes); authentication is always on.
+    """
+    unknown = sorted(set(choices) - set(site.categories))
+    if unknown:
+        raise InvalidDecision(f"Unknown categories: {', '.join(unknown)}.", field="categories")
+    if action == Action.ACCEPT_ALL:
+        decided = dict.fromkeys(site.categories, True)
+    elif action in (Action.REJECT_ALL, Action.WITHDRAW):
+        decided = dict.fromkeys(site.categories, False)
+    else:
+        decided = {key: choices.get(key) is True for key in site.categories}
+    decided[REQUIRED_CATEGORY] = True
+    return decided
+
+
+def state_cache_key(site_id: int, consent_id) -> str:
+    return f"state:{site_id}:{consent_id}"
+
+
+def record_decision(
+    *,
+    site: SiteSnapshot,
+    action: str,
+    choices: Mapping[str, bool] | None = None,
+    consent_id: uuid.UUID | None = None,
+    policy_version: int,
+    source: str = Source.BANNER,
+    language: str = "",
+    url: str = "",
+    user_agent: str = "",
+    ip_address: str = "",
+    country: str = "",
+    gpc: bool = False,
+) -> ConsentRecord:
+    """Record one decision as proof and make it the visitor's current state.
+
+    Under Global Privacy Control, marketing is refused and the source is `gpc`.
+    Only the visitor's own state row is locked, so decisions of different visitors never wait
+    on each other.
+    """
+    if action not in Action.values:
+        raise InvalidDecision(f"Unknown action {action!r}: use one of {', '.join(Action.values)}.", field="action")
+    if source not in Source.values:
+        raise InvalidDecision(f"Unknown source {source!r}: use one of {', '.join(Source.values)}.", field="source")
+    # Versions are numbered 1, 2, 3... by publish_policy, so the snapshot knows them all.
+    if not 1 <= policy_version <= site.current_version:
+        raise InvalidDecision(
+            f"Policy version {policy_version} was never published (current: {site.current_version}).",
+            field="policy_version",
+        )
+    categories = decided_categories(site, action, choices or {})
+    if gpc and categories.get("marketing"):
+        categories["marketing"] = False
+        source = Source.GPC
+    elif gpc and "marketing" in categories:
+        source = Source.GPC
+    record = ConsentRecord(
+        site_id=site.id,
+        consent_id=consent_id or uuid.uuid4(),
+        categories=categories,
+        action=action,
+        source=source,
+        policy_version=policy_version,
+        language=language[:16],
+        url=url[:2048],
+        user_agent=user_agent[:512],
+        ip_address=truncate_ip(ip_address) if ip_address else "",
+        country=country[:2].upper(),
+        created_at=timezone.now(),
+    )
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                _append(site, record)
+            break
+        except IntegrityError:
+            # Two first decisions of one visitor raced to create the state; the loser retries
+            # and now finds (and locks) the winner's row.
+            record.pk = None
+            if attempt:
+                raise
+    transaction.on_commit(lambda: cache.delete(state_cache_key(site.id, record.consent_id)))
+    return record
+
+
+def _append(site: SiteSnapshot, record: ConsentRecord) -> None:
+    state = ConsentState.objects.select_for_update().filter(site_id=site.id, consent_id=record.consent_id).first()
+    record.prev_hash = state.head_hash if state else GENESIS
+    record.hash = record_hash(record, site_key=site.key)
+    record.save()
+    if state is None:
+        state = ConsentState(site_id=site.id, consent_id=record.consent_id, first_decided_at=record.created_at)
+    state.categories = record.categories
+    state.action = record.action
+    state.source = record.source
+    state.policy_version = record.policy_version
+    state.decided_at = record.created_at
+    state.record_count += 1
+    state.head_hash = record.hash
+    state.save()

@@ -1,0 +1,23 @@
+"""Cache invalidation: a change to a site's configuration clears its snapshot."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from consent.models import Category, PolicyVersion, Site, SiteOrigin
+from consent.services.sites import forget_site_snapshot
+
+
+@receiver([post_save, post_delete], sender=Site)
+def site_changed(sender, instance, **kwargs):
+    forget_site_snapshot(instance.key)
+
+
+@receiver([post_save, post_delete], sender=SiteOrigin)
+@receiver([post_save, post_delete], sender=Category)
+@receiver([post_save, post_delete], sender=PolicyVersion)
+def site_part_changed(sender, instance, **kwargs):
+    try:
+        site_key = instance.site.key
+    except Site.DoesNotExist:
+        return  # deleted together with its site, whose own signal cleared the cache
+    forget_site_snapshot(site_key)

@@ -1,0 +1,97 @@
+"""Serves the per-site widget: the built bundle with the site's config inlined, compressed."""
+
+import gzip
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+import brotli
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.http import HttpResponse, HttpResponseNotModified
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from consent.models import Site
+from consent.services.config import banner_config
+from consent.services.errors import UnknownSite
+
+BUNDLE = Path(settings.BASE_DIR) / "static" / "cmp" / "cmp.js"
+PLACEHOLDER = "__CMP_CONFIG__"
+WIDGET_CACHE_SECONDS = 300
+# Browsers and CDNs keep it 5 minutes and may serve it stale for a day while refetching,
+# so a configuration change reaches visitors within minutes without a blocking request.
+CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
+
+
+@cache
+def bundle_source() -> str:
+    return BUNDLE.read_text(encoding="utf-8")
+
+
+def api_base(request) -> str:
+    return settings.CMP_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+def render_widget(site_key: str, base: str) -> dict:
+    """The script and its compressed forms, cached per site until its configuration changes."""
+    key = f"widget:{site_key}"
+    rendered = django_cache.get(key)
+    if rendered is None or rendered["base"] != base:
+        config = {**banner_config(site_key), "api": base}
+        script = bundle_source().replace(PLACEHOLDER, json.dumps(config, separators=(",", ":"), ensure_ascii=False), 1)
+        body = script.encode("utf-8")
+        rendered = {
+            "base": base,
+            "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            "identity": body,
+            "gzip": gzip.compress(body, compresslevel=9, mtime=0),
+            "br": brotli.compress(body, quality=11),
+        }
+        django_cache.set(key, rendered, WIDGET_CACHE_SECONDS)
+    return rendered
+
+
+def _encoding(request) -> str:
+    accepted = {part.split(";")[0].strip() for part in request.headers.get("Accept-Encoding", "").split(",")}
+    if "br" in accepted:
+        return "br"
+    if "gzip" in accepted:
+        return "gzip"
+    return "identity"
+
+
+@require_GET
+def widget_script(request, site_key):
+    try:
+        rendered = render_widget(site_key, api_base(request))
+    except UnknownSite as exc:
+        response = HttpResponse(
+            f"/* {exc.message} */\n".encode(), status=404, content_type="application/javascript; charset=utf-8"
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+    if request.headers.get("If-None-Match") == rendered["etag"]:
+        response = HttpResponseNotModified()
+    else:
+        encoding = _encoding(request)
+        response = HttpResponse(rendered[encoding], content_type="application/javascript; charset=utf-8")
+        if encoding != "identity":
+            response["Content-Encoding"] = encoding
+    response["ETag"] = rendered["etag"]
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Access-Control-Allow-Origin"] = "*"
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
+def demo_page(request):
+    """A sample shop that embeds the widget like any customer site, with blocked trackers."""
+    site = Site.objects.filter(name="Demo shop").first()
+    return render(request, "demo/shop.html", {"site": site})
+
+
+def home(request):
+    return render(request, "home.html")
