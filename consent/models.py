@@ -291,3 +291,150 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ProofCheckpoint(models.Model):
+    """A seal over a period of a site's records: the Merkle root of their hashes, chained to the
+    previous checkpoint and signed, so that an edit, insertion or deletion inside a sealed period
+    is detectable even if the visitor's chain was rewritten (see consent.services.proof)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="checkpoints")
+    sequence = models.PositiveIntegerField()
+    last_record_id = models.BigIntegerField(help_text="The period is the records after the previous seal, up to it.")
+    record_count = models.PositiveIntegerField()
+    merkle_root = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["site", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["site", "sequence"], name="unique_site_checkpoint")]
+
+    def __str__(self) -> str:
+        return f"{self.site} checkpoint {self.sequence}"
+
+
+class ErasedRecord(models.Model):
+    """What a deleted record leaves behind: its id and its links, never its content, so that
+    the visitor's chain and the checkpoints over it still verify (the marker explains the gap)."""
+
+    marker = models.ForeignKey(ErasureMarker, on_delete=models.PROTECT, related_name="erased_records")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="erased_records")
+    record_id = models.BigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["record_id"]
+        constraints = [models.UniqueConstraint(fields=["site", "record_id"], name="unique_erased_record")]
+
+    def __str__(self) -> str:
+        return f"erased record {self.record_id}"
+
+
+class WebhookEvent(models.TextChoices):
+    OPT_IN = "opt_in"
+    OPT_OUT = "opt_out"
+    WITHDRAWAL = "withdrawal"
+    ERASURE = "erasure"
+    EXPIRY = "expiry"
+
+
+def new_webhook_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def validate_webhook_filter(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError('Give a list of names, e.g. ["marketing"]; an empty list means all.')
+
+
+class WebhookEndpoint(models.Model):
+    """A backend service's URL that receives a signed POST when a visitor's consent changes.
+
+    Its secret is derived from SECRET_KEY and the salt, so the database never holds it; the
+    admin shows it once, on creation.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500, help_text="Receives a POST with a JSON body, signed in CMP-Signature.")
+    description = models.CharField(max_length=200, blank=True)
+    categories = models.JSONField(
+        default=list, blank=True, validators=[validate_webhook_filter], help_text="Category keys; empty: all."
+    )
+    events = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_webhook_filter],
+        help_text="Any of opt_in, opt_out, withdrawal, erasure, expiry; empty: all.",
+    )
+    active = models.BooleanField(default=True)
+    secret_salt = models.CharField(max_length=32, default=new_webhook_salt, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["site", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def clean(self):
+        unknown = sorted(set(self.events or []) - set(WebhookEvent.values))
+        if unknown:
+            known = ", ".join(WebhookEvent.values)
+            raise ValidationError({"events": f"Unknown events {', '.join(unknown)}: use {known}."})
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the outbox row, written in the decision's transaction, and
+    its delivery state. Delivered at least once; retried with exponential backoff."""
+
+    PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+    STATUSES = [(PENDING, "Pending"), (DELIVERED, "Delivered"), (FAILED, "Failed")]
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField(unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.payload.get('type', 'event')} {self.event_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One try of a delivery, for the log: when, the answer's status or the error, how long."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["attempted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.status_code or self.error} at {self.attempted_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ExpiryScan(models.Model):
+    """How far the expiry notifier has looked for each site: decisions that expired before
+    `scanned_until` have had their webhook event."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="expiry_scan")
+    scanned_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.site} scanned until {self.scanned_until:%Y-%m-%d %H:%M}"
