@@ -438,3 +438,104 @@ class ExpiryScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} scanned until {self.scanned_until:%Y-%m-%d %H:%M}"
+
+
+class StatView(models.TextChoices):
+    """The two ways the dashboard counts: every decision on its day, or each visitor once."""
+
+    DECISIONS = "decisions", "Decisions over time"
+    CURRENT = "current", "Current consent (each visitor once, latest decision)"
+
+
+class DailyConsentStat(models.Model):
+    """A daily roll-up of decisions, kept by `manage.py rollup` (consent.services.stats).
+
+    In the `decisions` view each decision counts on its day; in the `current` view each visitor
+    counts once, on the day of their latest decision. `allowed` holds how many of `count`
+    allowed each category: {"analytics": 12, ...}.
+    """
+
+    view = models.CharField(max_length=10, choices=StatView.choices)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="daily_stats")
+    day = models.DateField()
+    policy_version = models.PositiveIntegerField()
+    language = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    count = models.IntegerField(default=0)
+    allowed = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["view", "site", "day", "policy_version", "language", "country", "action"],
+                name="unique_daily_stat",
+            )
+        ]
+        indexes = [models.Index(fields=["view", "day"], name="daily_stat_view_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.view} {self.site_id} {self.day} {self.action}: {self.count}"
+
+
+class RollupMark(models.Model):
+    """How far the roll-up has read: every record with an id up to `last_record_id` is counted."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_record_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.last_record_id}"
+
+
+class PendingRemoval(models.Model):
+    """A counted visitor whose records were erased: the next roll-up takes them out of the
+    current figures. Holds the bucket only, never the visitor's id."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    policy_version = models.PositiveIntegerField()
+    language = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    categories = models.JSONField()
+
+
+class DailyImpressions(models.Model):
+    """Banners shown, counted per site, day, language and country; nothing per visitor."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="impressions")
+    day = models.DateField()
+    language = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "daily impressions"
+        constraints = [
+            models.UniqueConstraint(fields=["site", "day", "language", "country"], name="unique_daily_impressions")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site_id} {self.day}: {self.count}"
+
+
+class ConfigChange(models.Model):
+    """The audit trail: who changed what in a site's configuration, when, field by field."""
+
+    site = models.ForeignKey(Site, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    site_name = models.CharField(max_length=200)
+    user = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    username = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    target = models.CharField(max_length=200, help_text="What was changed: the site, a category, an origin...")
+    action = models.CharField(max_length=20)
+    changes = models.JSONField(default=dict, blank=True, help_text='{"field": [before, after]}')
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "configuration change"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username}: {self.action} {self.target}"
