@@ -1,0 +1,399 @@
+"""Consent analytics: daily roll-ups kept incrementally, and the figures the dashboard shows.
+
+Two views of the same decisions:
+- `decisions`: every decision counts on its day ("decisions over time");
+- `current`: every visitor counts once, with their latest decision, on its day; decisions
+  older than the site's consent lifetime have expired and are left out.
+
+`rollup()` (the `rollup` command, run from cron) reads the records after a stored high-water
+mark by record id, adds them to `DailyConsentStat` and moves the mark. Readers add the records
+after the mark live, so figures are exact up to the last decision without ever scanning all
+records. Erasure takes a counted visitor out of the current figures (`PendingRemoval`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models.signals import pre_delete
+from django.utils import timezone
+
+from consent.models import (
+    BUILTIN_CATEGORIES,
+    REQUIRED_CATEGORY,
+    Action,
+    Category,
+    ConsentRecord,
+    DailyConsentStat,
+    DailyImpressions,
+    PendingRemoval,
+    RollupMark,
+    Site,
+    StatView,
+)
+from consent.services.sites import SiteSnapshot
+
+ROLLUP_NAME = "records"
+# Records younger than this are left for the next run: a transaction that took an id earlier
+# may still be committing, and the mark must never pass a record that is not yet visible.
+SETTLE = timedelta(minutes=2)
+CHUNK_SIZE = 100_000
+GRANULARITIES = ("day", "week", "month")
+DIMENSIONS = {"policy_version": "policy_version", "language": "language", "country": "country", "site": "site_id"}
+BUCKET = ("site_id", "day", "policy_version", "language", "country", "action")
+
+# A bucket: (site_id, day, policy_version, language, country, action) -> [count, {category: allowed}]
+Deltas = dict[tuple, list]
+
+
+def category_keys(site_ids: Iterable[int] | None = None) -> list[str]:
+    """The refusable categories of the given sites (all if None): built-in ones first, in order."""
+    rows = Category.objects.exclude(key=REQUIRED_CATEGORY)
+    rows = rows if site_ids is None else rows.filter(site_id__in=list(site_ids))
+    keys = set(rows.values_list("key", flat=True).distinct())
+    return [k for k in BUILTIN_CATEGORIES if k in keys] + sorted(keys - set(BUILTIN_CATEGORIES))
+
+
+def _bucket_counts(records: QuerySet, keys: list[str]) -> Deltas:
+    """Records counted per bucket, with how many of them allowed each category: one query."""
+    allowed = {f"a{i}": Count("id", filter=Q(**{f"categories__{key}": True})) for i, key in enumerate(keys)}
+    rows = (
+        records.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values(*BUCKET)
+        .annotate(n=Count("id"), **allowed)
+        .order_by()
+    )
+    return {
+        tuple(row[f] for f in BUCKET): [row["n"], {key: row[f"a{i}"] for i, key in enumerate(keys)}] for row in rows
+    }
+
+
+def _merge(into: Deltas, deltas: Deltas, sign: int = 1) -> Deltas:
+    for key, (count, allowed) in deltas.items():
+        slot = into.setdefault(key, [0, {}])
+        slot[0] += sign * count
+        for category, n in allowed.items():
+            slot[1][category] = slot[1].get(category, 0) + sign * n
+    return into
+
+
+def _current_deltas(lo: int, hi: int | None, keys: list[str]) -> Deltas:
+    """How the current figures change when the records after id `lo` (up to `hi`) are counted:
+    each of their visitors' latest record comes in, the visitor's head as of `lo` goes out."""
+    after = Q(id__gt=lo) if hi is None else Q(id__gt=lo, id__lte=hi)
+    later = ConsentRecord.objects.filter(
+        after, site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__gt=OuterRef("id")
+    )
+    latest = ConsentRecord.objects.filter(after).filter(~Exists(later))
+    previous = ConsentRecord.objects.filter(
+        site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__lte=lo
+    ).order_by("-id")
+    heads = (
+        latest.annotate(previous=Subquery(previous.values("id")[:1])).filter(previous__isnull=False).values("previous")
+    )
+    deltas = _bucket_counts(latest, keys)
+    if lo:
+        _merge(deltas, _bucket_counts(ConsentRecord.objects.filter(id__in=heads), keys), sign=-1)
+    return deltas
+
+
+def _removal_deltas(removals: Iterable[PendingRemoval]) -> Deltas:
+    deltas: Deltas = {}
+    for r in removals:
+        key = (r.site_id, r.day, r.policy_version, r.language, r.country, r.action)
+        allowed = {category: int(bool(on)) for category, on in r.categories.items()}
+        _merge(deltas, {key: [1, allowed]}, sign=-1)
+    return deltas
+
+
+def _apply(view: str, deltas: Deltas) -> None:
+    """Add the deltas to the stored roll-up rows; rows that fall to zero are deleted."""
+    deltas = {k: v for k, v in deltas.items() if v[0] or any(v[1].values())}
+    if not deltas:
+        return
+    site_ids = {k[0] for k in deltas}
+    days = {k[1] for k in deltas}
+    existing = {
+        (r.site_id, r.day, r.policy_version, r.language, r.country, r.action): r
+        for r in DailyConsentStat.objects.filter(view=view, site_id__in=site_ids, day__in=days)
+    }
+    created, changed, emptied = [], [], []
+    for key, (count, allowed) in deltas.items():
+        row = existing.get(key)
+        if row is None:
+            row = DailyConsentStat(view=view, **dict(zip(BUCKET, key, strict=True)), count=0, allowed={})
+            created.append(row)
+        else:
+            changed.append(row)
+        row.count += count
+        row.allowed = {c: row.allowed.get(c, 0) + allowed.get(c, 0) for c in {*row.allowed, *allowed}}
+        if row.count == 0 and row.pk:
+            emptied.append(row.pk)
+    DailyConsentStat.objects.bulk_create([r for r in created if r.count], batch_size=2000)
+    DailyConsentStat.objects.bulk_update([r for r in changed if r.count], ["count", "allowed"], batch_size=2000)
+    DailyConsentStat.objects.filter(pk__in=emptied).delete()
+
+
+@dataclass
+class RollupReport:
+    records: int = 0
+    removals: int = 0
+    last_record_id: int = 0
+
+
+def rollup(*, now=None, settle: timedelta = SETTLE, chunk_size: int = CHUNK_SIZE) -> RollupReport:
+    """Count the records after the high-water mark into the daily roll-ups, in chunks.
+
+    Idempotent and safe from cron: each chunk and its new mark commit together, under a lock
+    on the mark, so two runs never count a record twice and an interrupted run resumes.
+    """
+    now = now or timezone.now()
+    report = RollupReport()
+    keys = category_keys()
+    mark, _ = RollupMark.objects.get_or_create(name=ROLLUP_NAME)
+    unsettled = (
+        ConsentRecord.objects.filter(id__gt=mark.last_record_id, created_at__gte=now - settle)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    end = unsettled - 1 if unsettled else ConsentRecord.objects.aggregate(m=Max("id"))["m"] or 0
+    while True:
+        with transaction.atomic():
+            mark = RollupMark.objects.select_for_update().get(name=ROLLUP_NAME)
+            lo = mark.last_record_id
+            hi = max(lo, min(lo + chunk_size, end))
+            removals = list(PendingRemoval.objects.select_for_update())
+            if hi == lo and not removals:
+                break
+            current = _removal_deltas(removals)
+            if hi > lo:
+                chunk = ConsentRecord.objects.filter(id__gt=lo, id__lte=hi)
+                report.records += chunk.count()
+                _apply(StatView.DECISIONS, _bucket_counts(chunk, keys))
+                _merge(current, _current_deltas(lo, hi, keys))
+            _apply(StatView.CURRENT, current)
+            PendingRemoval.objects.filter(pk__in=[r.pk for r in removals]).delete()
+            report.removals += len(removals)
+            mark.last_record_id = hi
+            mark.updated_at = now
+            mark.save(update_fields=["last_record_id", "updated_at"])
+            report.last_record_id = hi
+    report.last_record_id = mark.last_record_id
+    return report
+
+
+def note_erased_record(sender, instance: ConsentRecord, origin=None, **kwargs) -> None:
+    """Before a record is erased: if it is its visitor's latest counted record, queue the
+    visitor's removal from the current figures. A deleted site takes its figures with it."""
+    deleting_records = isinstance(origin, ConsentRecord) or (
+        isinstance(origin, QuerySet) and origin.model is ConsentRecord
+    )
+    if not deleting_records:
+        return
+    mark = RollupMark.objects.select_for_update().filter(name=ROLLUP_NAME).first()
+    if mark is None or instance.id > mark.last_record_id:
+        return
+    superseded = ConsentRecord.objects.filter(
+        site_id=instance.site_id, consent_id=instance.consent_id, id__gt=instance.id, id__lte=mark.last_record_id
+    ).exists()
+    if not superseded:
+        PendingRemoval.objects.create(
+            site_id=instance.site_id,
+            day=instance.created_at.astimezone(UTC).date(),
+            policy_version=instance.policy_version,
+            language=instance.language,
+            country=instance.country,
+            action=instance.action,
+            categories=instance.categories,
+        )
+
+
+pre_delete.connect(note_erased_record, sender=ConsentRecord, dispatch_uid="stats_note_erased_record")
+
+
+# Reading -------------------------------------------------------------------------------------
+
+
+def period_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+@dataclass
+class RateRow:
+    """Decisions (or visitors) in one period and group, and how many allowed each category."""
+
+    period: date
+    group: str
+    decisions: int
+    allowed: dict[str, int]
+
+    @property
+    def rates(self) -> dict[str, float]:
+        return {k: round(100 * n / self.decisions, 1) if self.decisions else 0.0 for k, n in self.allowed.items()}
+
+
+@dataclass
+class SplitRow:
+    period: date
+    group: str
+    actions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(Action.values, 0))
+
+    @property
+    def total(self) -> int:
+        return sum(self.actions.values())
+
+    @property
+    def shares(self) -> dict[str, float]:
+        total = self.total
+        return {a: round(100 * n / total, 1) if total else 0.0 for a, n in self.actions.items()}
+
+
+@dataclass
+class InteractionRow:
+    period: date
+    impressions: int
+    decisions: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.decisions / self.impressions, 1) if self.impressions else None
+
+
+def _check(granularity: str, by: str | None, view: str) -> None:
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"Granularity is one of {', '.join(GRANULARITIES)}.")
+    if by is not None and by not in DIMENSIONS:
+        raise ValueError(f"Compare by one of {', '.join(DIMENSIONS)}.")
+    if view not in StatView.values:
+        raise ValueError(f"The view is one of {', '.join(StatView.values)}.")
+
+
+def _sites(site: Site | SiteSnapshot | None) -> dict[int, int]:
+    """Site id -> consent lifetime in days, for one site or all."""
+    rows = Site.objects.all() if site is None else Site.objects.filter(pk=site.id)
+    return dict(rows.values_list("id", "consent_lifetime_days"))
+
+
+def _collect(site, start: date, end: date, by: str | None, view: str) -> tuple[list[str], dict]:
+    """Counts per (day, group, action): the roll-up rows, plus the records after the mark, live."""
+    sites = _sites(site)
+    keys = category_keys(sites)
+    today = timezone.now().astimezone(UTC).date()
+    # In the current view, a decision older than the site's lifetime has expired.
+    first_day = {
+        s: today - timedelta(days=days - 1) if view == StatView.CURRENT else start for s, days in sites.items()
+    }
+    dim = DIMENSIONS[by] if by else None
+    rows = DailyConsentStat.objects.filter(view=view, day__range=(start, end))
+    in_sites = Q(pk__in=[])
+    for site_id, day in first_day.items():
+        in_sites |= Q(site_id=site_id, day__gte=day)
+    rows = rows.filter(in_sites)
+    fields = ["day", "action", *([dim] if dim else [])]
+    allowed = {f"a{i}": Coalesce(Sum(Cast(KT(f"allowed__{k}"), IntegerField())), 0) for i, k in enumerate(keys)}
+    counts: dict[tuple, list] = defaultdict(lambda: [0, dict.fromkeys(keys, 0)])
+    for row in rows.values(*fields).annotate(n=Sum("count"), **allowed).order_by():
+        slot = counts[(row["day"], str(row[dim]) if dim else "", row["action"])]
+        slot[0] += row["n"]
+        for i, k in enumerate(keys):
+            slot[1][k] += row[f"a{i}"]
+    mark = RollupMark.objects.filter(name=ROLLUP_NAME).values_list("last_record_id", flat=True).first() or 0
+    if view == StatView.DECISIONS:
+        live = _bucket_counts(ConsentRecord.objects.filter(id__gt=mark, site_id__in=sites), keys)
+    else:
+        live = _merge(_current_deltas(mark, None, keys), _removal_deltas(PendingRemoval.objects.all()))
+    position = {f: i for i, f in enumerate(BUCKET)}
+    for key, (n, live_allowed) in live.items():
+        site_id, day = key[0], key[1]
+        if site_id not in sites or not max(start, first_day[site_id]) <= day <= end:
+            continue
+        slot = counts[(day, str(key[position[dim]]) if dim else "", key[position["action"]])]
+        slot[0] += n
+        for k in keys:
+            slot[1][k] += live_allowed.get(k, 0)
+    return keys, counts
+
+
+def consent_rates(
+    *,
+    site: Site | SiteSnapshot | None = None,
+    start: date,
+    end: date,
+    granularity: str = "day",
+    by: str | None = None,
+    view: str = StatView.DECISIONS,
+) -> list[RateRow]:
+    """Opt-in rate per category (share of decisions, or of current visitors, that allow it),
+    per period and, with `by`, per policy version, language, country or site."""
+    _check(granularity, by, view)
+    keys, counts = _collect(site, start, end, by, view)
+    rows: dict[tuple, RateRow] = {}
+    for (day, group, _action), (n, allowed) in counts.items():
+        key = (period_start(day, granularity), group)
+        row = rows.setdefault(key, RateRow(key[0], group, 0, dict.fromkeys(keys, 0)))
+        row.decisions += n
+        for k in keys:
+            row.allowed[k] += allowed[k]
+    return [rows[k] for k in sorted(rows) if rows[k].decisions]
+
+
+def action_split(
+    *,
+    site: Site | SiteSnapshot | None = None,
+    start: date,
+    end: date,
+    granularity: str = "day",
+    by: str | None = None,
+    view: str = StatView.DECISIONS,
+) -> list[SplitRow]:
+    """How many decisions (or current visitors) were accept all, reject all, custom, withdraw."""
+    _check(granularity, by, view)
+    _keys, counts = _collect(site, start, end, by, view)
+    rows: dict[tuple, SplitRow] = {}
+    for (day, group, action), (n, _allowed) in counts.items():
+        key = (period_start(day, granularity), group)
+        row = rows.setdefault(key, SplitRow(key[0], group))
+        row.actions[action] = row.actions.get(action, 0) + n
+    return [rows[k] for k in sorted(rows) if rows[k].total]
+
+
+def interaction_rates(
+    *, site: Site | SiteSnapshot | None = None, start: date, end: date, granularity: str = "day"
+) -> list[InteractionRow]:
+    """Decisions divided by banners shown, per period."""
+    _check(granularity, None, StatView.DECISIONS)
+    rows: dict[date, InteractionRow] = {}
+    for split in action_split(site=site, start=start, end=end, granularity=granularity):
+        rows.setdefault(split.period, InteractionRow(split.period, 0, 0)).decisions += split.total
+    shown = DailyImpressions.objects.filter(day__range=(start, end))
+    if site is not None:
+        shown = shown.filter(site_id=site.id)
+    for day, n in shown.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
+        period = period_start(day, granularity)
+        rows.setdefault(period, InteractionRow(period, 0, 0)).impressions += n
+    return [rows[k] for k in sorted(rows)]
+
+
+def record_impression(*, site: SiteSnapshot, language: str = "", country: str = "", day: date | None = None) -> None:
+    """Count one banner shown. One counter row per site, day, language and country."""
+    day = day or timezone.now().astimezone(UTC).date()
+    key = {"site_id": site.id, "day": day, "language": language[:16].lower(), "country": country[:2].upper()}
+    if DailyImpressions.objects.filter(**key).update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            DailyImpressions.objects.create(**key, count=1)
+    except IntegrityError:
+        DailyImpressions.objects.filter(**key).update(count=F("count") + 1)
