@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent.api import views
+from consent.api import impressions, views
 
 app_name = "api"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("sites/<str:site_key>/consents/<str:consent_id>/history", views.HistoryView.as_view(), name="history"),
     path("sites/<str:site_key>/consents/<str:consent_id>/forget", views.ForgetView.as_view(), name="forget"),
     path("sites/<str:site_key>/consents/<str:consent_id>/export", views.ExportView.as_view(), name="export"),
+    path("sites/<str:site_key>/impressions", impressions.ImpressionView.as_view(), name="impressions"),
 ]

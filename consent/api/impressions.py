@@ -1,0 +1,52 @@
+"""Banner impressions: the widget reports each banner it shows, without cookies; we count them
+per site, day, language and country and keep nothing per visitor (consent.services.stats)."""
+
+import re
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from consent.api.client_info import client_country
+from consent.api.cors import origin_allowed
+from consent.api.parsers import LimitedJSONParser
+from consent.api.views import PublicView, errors
+from consent.services.stats import record_impression
+
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class PlainTextJSONParser(LimitedJSONParser):
+    """navigator.sendBeacon posts text/plain, which needs no CORS preflight: read it as JSON."""
+
+    media_type = "text/plain"
+
+
+class ImpressionSerializer(serializers.Serializer):
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+
+    def validate_language(self, value: str) -> str:
+        if value and not LANGUAGE.match(value):
+            raise serializers.ValidationError("Give a language code like en or pt-BR.")
+        return value.lower()
+
+
+class ImpressionView(PublicView):
+    parser_classes = [LimitedJSONParser, PlainTextJSONParser]
+
+    @extend_schema(
+        summary="Count a banner shown",
+        request=ImpressionSerializer,
+        responses={204: OpenApiResponse(description="Counted."), **errors(400, 403, 404, 413, 429)},
+    )
+    def post(self, request, site_key):
+        origin = request.headers.get("Origin")
+        if origin and not origin_allowed(site_key, origin):
+            raise PermissionDenied(f"The origin {origin} is not registered for this site.")
+        impression = ImpressionSerializer(data=request.data)
+        impression.is_valid(raise_exception=True)
+        record_impression(
+            site=self.site, language=impression.validated_data["language"], country=client_country(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
