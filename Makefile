@@ -31,6 +31,10 @@ test-deps: $(VENV)/.installed
 services:
 	bash scripts/services.sh
 
+## widget: rebuild static/cmp/cmp.js from static/cmp/src/ (esbuild from npm); commit the result
+widget:
+	bash scripts/build-widget.sh
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -61,6 +61,7 @@ BANNER_TEXTS = {
         "alwaysOn": "Always on",
         "gpc": "Your browser's Global Privacy Control signal was honoured: marketing is off.",
         "forget": "Forget me",
+        "receipt": "Receipt of my choice",
     },
     "de": {
         "title": "Ihre Privatsphäre",
@@ -76,6 +77,7 @@ BANNER_TEXTS = {
         "alwaysOn": "Immer aktiv",
         "gpc": "Das Global-Privacy-Control-Signal Ihres Browsers wurde beachtet: Marketing ist aus.",
         "forget": "Meine Daten löschen",
+        "receipt": "Beleg meiner Auswahl",
     },
     "fr": {
         "title": "Votre vie privée",
@@ -91,6 +93,7 @@ BANNER_TEXTS = {
         "alwaysOn": "Toujours actif",
         "gpc": "Le signal Global Privacy Control de votre navigateur a été respecté : le marketing est désactivé.",
         "forget": "M'oublier",
+        "receipt": "Reçu de mon choix",
     },
     "es": {
         "title": "Su privacidad",
@@ -106,6 +109,7 @@ BANNER_TEXTS = {
         "alwaysOn": "Siempre activas",
         "gpc": "Se ha respetado la señal Global Privacy Control de su navegador: el marketing está desactivado.",
         "forget": "Olvidarme",
+        "receipt": "Recibo de mi elección",
     },
 }
 

@@ -3,7 +3,9 @@ from django.urls import path
 from consent.widget import views
 
 urlpatterns = [
-    path("cmp/<str:site_key>.js", views.widget_script, name="widget"),
+    path("cmp/<slug:site_key>.js", views.widget_script, name="widget"),
+    path("cmp/<slug:site_key>/preview", views.preview_page, name="widget-preview"),
+    path("cmp/<slug:site_key>/preview.js", views.preview_script, name="widget-preview-script"),
     path("demo/", views.demo_page, name="demo"),
     path("", views.home, name="home"),
 ]

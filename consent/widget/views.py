@@ -3,14 +3,16 @@
 import gzip
 import hashlib
 import json
+import secrets
 from functools import cache
 from pathlib import Path
 
 import brotli
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache as django_cache
-from django.http import HttpResponse, HttpResponseNotModified
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
@@ -35,14 +37,17 @@ def api_base(request) -> str:
     return settings.CMP_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
+def widget_source(config: dict) -> str:
+    """The bundle with the config in place of its one placeholder."""
+    return bundle_source().replace(PLACEHOLDER, json.dumps(config, separators=(",", ":"), ensure_ascii=False), 1)
+
+
 def render_widget(site_key: str, base: str) -> dict:
     """The script and its compressed forms, cached per site until its configuration changes."""
     key = f"widget:{site_key}"
     rendered = django_cache.get(key)
     if rendered is None or rendered["base"] != base:
-        config = {**banner_config(site_key), "api": base}
-        script = bundle_source().replace(PLACEHOLDER, json.dumps(config, separators=(",", ":"), ensure_ascii=False), 1)
-        body = script.encode("utf-8")
+        body = widget_source({**banner_config(site_key), "api": base}).encode("utf-8")
         rendered = {
             "base": base,
             "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
@@ -87,10 +92,42 @@ def widget_script(request, site_key):
     return response
 
 
+def strict_csp(nonce: str) -> str:
+    """A strict Content-Security-Policy: only scripts carrying the page's nonce, and what they load."""
+    return f"script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
+
+
 def demo_page(request):
-    """A sample shop that embeds the widget like any customer site, with blocked trackers."""
+    """A sample shop that embeds the widget like any customer site, with blocked trackers,
+    under a strict CSP to show the widget needs no 'unsafe-inline'."""
     site = Site.objects.filter(name="Demo shop").first()
-    return render(request, "demo/shop.html", {"site": site})
+    nonce = secrets.token_urlsafe(16)
+    response = render(request, "demo/shop.html", {"site": site, "nonce": nonce})
+    response["Content-Security-Policy"] = strict_csp(nonce)
+    return response
+
+
+@staff_member_required
+def preview_page(request, site_key):
+    """The operator's preview: the banner on a blank page, ignoring any decision stored in this browser."""
+    site = get_object_or_404(Site, key=site_key)
+    nonce = secrets.token_urlsafe(16)
+    response = render(request, "demo/preview.html", {"site": site, "nonce": nonce})
+    response["Content-Security-Policy"] = strict_csp(nonce)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_member_required
+def preview_script(request, site_key):
+    """The widget in preview mode: it neither reads nor stores a decision and tells the server nothing."""
+    try:
+        config = {**banner_config(site_key), "api": api_base(request), "preview": True}
+    except UnknownSite as exc:
+        raise Http404(exc.message) from None
+    response = HttpResponse(widget_source(config), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def home(request):

@@ -1,0 +1,39 @@
+// Blocked elements (CONTRACT.md 3) run or load once their category is allowed: in document
+// order, once each, including elements added later.
+const BLOCKED = 'script[type="text/plain"][data-category],iframe[data-category][data-src],img[data-category][data-src]';
+
+// Watches the document; returns `scan`, to call again after every decision.
+export function startBlocker(isAllowed) {
+  const done = new WeakSet();
+  let queue = Promise.resolve();
+  const scan = () => {
+    for (const el of document.querySelectorAll(BLOCKED)) {
+      if (done.has(el) || !el.dataset.category.split(/\s+/).every(isAllowed)) continue;
+      done.add(el);
+      queue = queue.then(() => enable(el));
+    }
+  };
+  new MutationObserver(scan).observe(document.documentElement, { childList: true, subtree: true });
+  scan();
+  return scan;
+}
+
+// Resolves once the element may be followed by the next one: an external script after it ran.
+function enable(el) {
+  if (!el.isConnected) return;
+  if (el.tagName !== 'SCRIPT') {
+    if (el.dataset.srcset) el.srcset = el.dataset.srcset;
+    el.src = el.dataset.src;
+    return;
+  }
+  const script = document.createElement('script');
+  for (const { name, value } of el.attributes) if (name !== 'type') script.setAttribute(name, value);
+  if (el.dataset.type) script.type = el.dataset.type;
+  // Browsers hide the nonce attribute's value; the property keeps it.
+  script.nonce = el.nonce;
+  script.async = false;
+  script.text = el.text;
+  const ran = script.src && new Promise((resolve) => (script.onload = script.onerror = resolve));
+  el.replaceWith(script);
+  return ran;
+}

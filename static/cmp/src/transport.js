@@ -1,0 +1,75 @@
+// Talking to the CMP server. Decisions (and "forget me") wait in a localStorage queue and are
+// sent, with retries, until the server answers; a page opened later sends what is left.
+const KEY = 'cmp_pending';
+
+export function transport(base) {
+  let delay = 1000;
+  let timer;
+  let busy;
+
+  const load = () => {
+    try {
+      return JSON.parse(localStorage.getItem(KEY)) || [];
+    } catch {
+      return [];
+    }
+  };
+  const store = (queue) => {
+    try {
+      if (queue.length) localStorage.setItem(KEY, JSON.stringify(queue));
+      else localStorage.removeItem(KEY);
+    } catch {}
+  };
+  const post = (item, keepalive) =>
+    fetch(base + item.path, {
+      method: 'POST',
+      headers: item.body ? { 'Content-Type': 'application/json' } : {},
+      body: item.body && JSON.stringify(item.body),
+      credentials: 'omit',
+      keepalive,
+    });
+
+  async function flush() {
+    if (busy) return;
+    busy = true;
+    clearTimeout(timer);
+    for (let item; (item = load()[0]); ) {
+      let status = 0;
+      try {
+        status = (await post(item, true)).status;
+      } catch {}
+      // No answer, a server error or throttling: try again later. Any other answer is final.
+      if (!status || status >= 500 || status === 429) {
+        timer = setTimeout(flush, delay);
+        delay = Math.min(delay * 2, 60000);
+        break;
+      }
+      delay = 1000;
+      store(load().filter((queued) => queued.n !== item.n));
+    }
+    busy = false;
+  }
+
+  addEventListener('online', flush);
+  // The page is going away while a retry waits: hand what is queued to the browser.
+  addEventListener('pagehide', () => {
+    if (busy) return;
+    for (const item of load())
+      navigator.sendBeacon(base + item.path, new Blob([JSON.stringify(item.body || {})], { type: 'application/json' }));
+  });
+  flush();
+
+  return {
+    // Queues a request; a "forget" makes the queued decisions of that visitor pointless.
+    send(path, body, consentId) {
+      const queue = load().filter((queued) => !(path.endsWith('/forget') && queued.id === consentId));
+      store([...queue, { n: Date.now() + Math.random(), path, body, id: consentId }].slice(-20));
+      flush();
+    },
+    impression(language) {
+      try {
+        navigator.sendBeacon(base + '/impressions', JSON.stringify({ language }));
+      } catch {}
+    },
+  };
+}
