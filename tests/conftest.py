@@ -20,3 +20,38 @@ def site(db):
 @pytest.fixture
 def api_key(site):
     return make_api_key(site)
+
+
+class Api:
+    """Real HTTP against the live server, for one site."""
+
+    def __init__(self, base_url: str, site, key: str):
+        import requests
+
+        self.http = requests.Session()
+        self.base = f"{base_url}/api/v1/sites/{site.key}"
+        self.root = base_url
+        self.site = site
+        self.key = key
+
+    def auth(self, key: str | None = None) -> dict:
+        return {"Authorization": f"Bearer {key or self.key}"}
+
+    def get(self, path: str, key: str | None = None, **kwargs):
+        return self.http.get(self.base + path, headers={**self.auth(key), **kwargs.pop("headers", {})}, **kwargs)
+
+    def post(self, path: str, json=None, key: str | None = None, **kwargs):
+        headers = {**(self.auth(key) if key else {}), **kwargs.pop("headers", {})}
+        return self.http.post(self.base + path, json=json, headers=headers, **kwargs)
+
+    def decide(self, **body):
+        body = {"action": "custom", "policy_version": 1, **body}
+        response = self.post("/consents", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture
+def api(live_server, transactional_db):
+    site = make_site(origins=("https://shop.example",))
+    return Api(live_server.url, site, make_api_key(site))

@@ -1,0 +1,100 @@
+"""The commands of CONTRACT.md section 8, run as an operator or a script would."""
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from consent.models import ApiKey, PolicyVersion, Site
+from consent.services.sites import authenticate_api_key
+from tests.factories import decide
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_createsite_prints_the_key_alone_on_the_last_line():
+    output = run(
+        "createsite", "--name", "Shop", "--origin", "https://shop.example", "--origin", "https://www.shop.example/"
+    )
+    key = output.strip().splitlines()[-1]
+    site = Site.objects.get(key=key)
+    assert sorted(site.origins.values_list("origin", flat=True)) == ["https://shop.example", "https://www.shop.example"]
+    assert site.categories.count() == 4
+    assert PolicyVersion.objects.get(site=site).version == 1
+
+
+@pytest.mark.django_db
+def test_createsite_refuses_an_origin_with_a_path():
+    with pytest.raises(CommandError, match="scheme and host"):
+        run("createsite", "--name", "Shop", "--origin", "https://shop.example/shop")
+    with pytest.raises(CommandError, match="not an origin"):
+        run("createsite", "--name", "Shop", "--origin", "shop.example")
+
+
+@pytest.mark.django_db
+def test_createapikey_prints_a_working_key(site):
+    token = run("createapikey", "--site", site.key, "--name", "crm").strip().splitlines()[-1]
+    assert authenticate_api_key(token).site_id == site.id
+    assert ApiKey.objects.get(site=site).name == "crm"
+    with pytest.raises(CommandError, match="No site"):
+        run("createapikey", "--site", "nope")
+
+
+@pytest.mark.django_db
+def test_publishpolicy(site):
+    assert "material version 2" in run("publishpolicy", "--site", site.key, "--material", "--summary", "New ad partner")
+    assert "minor version 3" in run("publishpolicy", "--site", site.key, "--url", "https://shop.example/cookies")
+    latest = PolicyVersion.objects.filter(site=site).first()
+    assert (latest.version, latest.material, latest.url) == (3, False, "https://shop.example/cookies")
+
+
+@pytest.mark.django_db
+def test_verifyproof_and_purge(site):
+    decide(site, action="accept_all")
+    assert "Intact: 1 records of 1 visitors" in run("verifyproof", "--site", site.key)
+    assert "Would delete 0 records" in run("purge", "--dry-run")
+
+
+@pytest.mark.django_db
+def test_demo_prints_what_to_open():
+    output = run("demo", "--host", "127.0.0.1:8123")
+    assert "http://127.0.0.1:8123/demo/" in output
+    assert "password" in output
+    site = Site.objects.get(name="Demo shop")
+    assert "http://127.0.0.1:8123" in site.origins.values_list("origin", flat=True)
+    run("demo", "--host", "127.0.0.1:8123")  # again: the same site, a fresh key
+    assert Site.objects.filter(name="Demo shop").count() == 1
+
+
+def test_a_script_can_capture_the_site_key(tmp_path):
+    """The documented shell use: `SITE=$(python manage.py createsite ... | tail -1)`."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+    created = subprocess.run(
+        [*manage, "createsite", "--name", "S", "--origin", "https://s.example"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    site_key = created.stdout.strip().splitlines()[-1]
+    assert len(created.stdout.strip().splitlines()) == 1
+    key = subprocess.run(
+        [*manage, "createapikey", "--site", site_key], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert key.startswith("cmp_") and "\n" not in key
+    helped = subprocess.run([*manage, "verifyproof", "--help"], env=env, capture_output=True, text=True)
+    assert helped.returncode == 0 and "--site" in helped.stdout
