@@ -1,16 +1,29 @@
-"""The tamper-evident chain: each record hashes its content with the visitor's previous record."""
+"""Tamper-evident proof.
+
+Each record hashes its content with the visitor's previous record (a chain per visitor, so
+recording never waits on a site-wide lock). A periodic checkpoint seals a site's records: the
+Merkle root of the period's record hashes, chained to the previous checkpoint and signed with a
+key derived from SECRET_KEY. Deleted records (erasure, retention) leave their id and links
+behind under an erasure marker, so the chains and the seals still verify.
+"""
 
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 
-from consent.models import ConsentRecord, ConsentState, ErasureMarker, Site
+from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker, ProofCheckpoint, Site
 
 GENESIS = "0" * 64
+# Records younger than this are left for the next seal: their transactions may not have
+# committed yet, and a later-committing record inside a sealed period would look inserted.
+SETTLE_SECONDS = 60
 
 
 def record_hash(record: ConsentRecord, *, site_key: str) -> str:
@@ -33,9 +46,118 @@ def record_hash(record: ConsentRecord, *, site_key: str) -> str:
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
 
 
+def derived_key(purpose: str) -> bytes:
+    """A key for one purpose (receipts, checkpoints, webhook secrets) derived from SECRET_KEY,
+    so that no purpose's key reveals another's."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"cmp:{purpose}".encode(), hashlib.sha256).digest()
+
+
 def consent_digest(consent_id) -> str:
     """A keyed digest of a visitor id: names a chain in a marker without keeping the id."""
     return hmac.new(settings.SECRET_KEY.encode(), str(consent_id).encode(), hashlib.sha256).hexdigest()
+
+
+def merkle_root(hashes: list[str]) -> str:
+    """The Merkle root of hex hashes in order (leaves and nodes domain-separated; an odd node
+    is carried up unchanged). The root of nothing is the hash of the empty string."""
+    level = [hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for h in hashes]
+    if not level:
+        return hashlib.sha256(b"").hexdigest()
+    while len(level) > 1:
+        pairs = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        level = pairs + ([level[-1]] if len(level) % 2 else [])
+    return level[0].hex()
+
+
+def checkpoint_hash(checkpoint: ProofCheckpoint, *, site_key: str) -> str:
+    content = [
+        checkpoint.prev_hash,
+        site_key,
+        checkpoint.sequence,
+        checkpoint.last_record_id,
+        checkpoint.record_count,
+        checkpoint.merkle_root,
+        checkpoint.sealed_at.astimezone(UTC).isoformat(),
+    ]
+    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+
+
+def checkpoint_signature(checkpoint_hash_hex: str) -> str:
+    return hmac.new(derived_key("checkpoint"), checkpoint_hash_hex.encode(), hashlib.sha256).hexdigest()
+
+
+def _period_leaves(site_id: int, after: int, upto: int) -> dict[int, str] | str:
+    """The hashes of the records in (after, upto], present or erased, by record id; a string
+    says why they cannot be: a record both present and marked erased."""
+    leaves = dict(ConsentRecord.objects.filter(site_id=site_id, id__gt=after, id__lte=upto).values_list("id", "hash"))
+    # Read after the records: an erasure committing in between shows up here, not nowhere.
+    erased = ErasedRecord.objects.filter(site_id=site_id, record_id__gt=after, record_id__lte=upto)
+    for record_id, hash_hex in erased.values_list("record_id", "hash"):
+        if leaves.setdefault(record_id, hash_hex) != hash_hex:
+            return f"record {record_id} is both present and marked erased with another hash"
+    return dict(sorted(leaves.items()))
+
+
+def seal_site(
+    site: Site, *, now: datetime | None = None, settle_seconds: int = SETTLE_SECONDS
+) -> ProofCheckpoint | None:
+    """Seal the site's records since its last checkpoint; None when there is nothing new.
+
+    Safe to run from cron and twice at once: sealers of one site take turns on the site's row,
+    while recording decisions never touches that lock.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        Site.objects.select_for_update().filter(pk=site.pk).first()
+        prev = ProofCheckpoint.objects.filter(site=site).order_by("-sequence").first()
+        after = prev.last_record_id if prev else 0
+        settled = ConsentRecord.objects.filter(
+            site=site, id__gt=after, created_at__lt=now - timedelta(seconds=settle_seconds)
+        )
+        upto = settled.aggregate(last=Max("id"))["last"]
+        if upto is None:
+            return None
+        leaves = _period_leaves(site.id, after, upto)
+        if isinstance(leaves, str):
+            raise ProofBroken(f"Cannot seal: {leaves}.")
+        if prev and (late := _backdated(site.id, prev, upto)):
+            raise ProofBroken(f"Cannot seal: {late}.")
+        checkpoint = ProofCheckpoint(
+            site=site,
+            sequence=prev.sequence + 1 if prev else 1,
+            last_record_id=upto,
+            record_count=len(leaves),
+            merkle_root=merkle_root(list(leaves.values())),
+            prev_hash=prev.hash if prev else GENESIS,
+            sealed_at=now,
+        )
+        checkpoint.hash = checkpoint_hash(checkpoint, site_key=site.key)
+        checkpoint.signature = checkpoint_signature(checkpoint.hash)
+        checkpoint.save()
+    return checkpoint
+
+
+class ProofBroken(Exception):
+    """The records to seal show tampering: sealing them would vouch for it."""
+
+
+def _backdated(site_id: int, checkpoint: ProofCheckpoint, upto: int | None = None) -> str | None:
+    """Records after a checkpoint's period but dated before it sealed: a record settled by then
+    was sealed, so these were inserted afterwards with a false date."""
+    late = ConsentRecord.objects.filter(
+        site_id=site_id,
+        id__gt=checkpoint.last_record_id,
+        created_at__lt=checkpoint.sealed_at - timedelta(seconds=SETTLE_SECONDS),
+    )
+    if upto is not None:
+        late = late.filter(id__lte=upto)
+    first = late.order_by("id").values_list("id", flat=True).first()
+    if first is None:
+        return None
+    return (
+        f"record {first} is dated before checkpoint {checkpoint.sequence} was sealed but is not in it "
+        "(it was inserted afterwards)"
+    )
 
 
 @dataclass
@@ -43,6 +165,9 @@ class ProofReport:
     records: int = 0
     visitors: int = 0
     markers: int = 0
+    erased_records: int = 0
+    checkpoints: int = 0
+    unsealed: int = 0
     broken: str | None = None
 
     @property
@@ -51,38 +176,98 @@ class ProofReport:
 
 
 def verify_site(site: Site, *, batch_size: int = 5000) -> ProofReport:
-    """Walk every visitor's chain; stop at the first broken link and say where it is."""
-    report = ProofReport(markers=ErasureMarker.objects.filter(site=site).count())
+    """Check everything: each visitor's chain, each erasure marker's left-behind links, and
+    each checkpoint's seal. Stops at the first broken link and says where it is."""
+    report = ProofReport()
+    for check in (_verify_chains, _verify_markers, _verify_checkpoints):
+        report.broken = check(site, report, batch_size)
+        if report.broken:
+            break
+    return report
+
+
+def _verify_chains(site: Site, report: ProofReport, batch_size: int) -> str | None:
     heads = dict(ConsentState.objects.filter(site=site).values_list("consent_id", "head_hash"))
     current, prev = None, GENESIS
     records = ConsentRecord.objects.filter(site=site).order_by("consent_id", "id")
     for record in records.iterator(chunk_size=batch_size):
         if record.consent_id != current:
-            if current is not None and not _head_matches(report, current, prev, heads):
-                return report
+            if current is not None and (broken := _head_mismatch(report, current, prev, heads)):
+                return broken
             current, prev = record.consent_id, GENESIS
             if current not in heads:
-                report.broken = f"record {record.pk}: visitor {current} has records but no current state"
-                return report
+                return f"record {record.pk}: visitor {current} has records but no current state"
         report.records += 1
         if record.prev_hash != prev:
-            report.broken = f"record {record.pk}: link to the previous record broken (a record was inserted or deleted)"
-            return report
+            return f"record {record.pk}: link to the previous record broken (a record was inserted or deleted)"
         if record_hash(record, site_key=site.key) != record.hash:
-            report.broken = f"record {record.pk}: content does not match its hash (the record was edited)"
-            return report
+            return f"record {record.pk}: content does not match its hash (the record was edited)"
         prev = record.hash
-    if current is not None and not _head_matches(report, current, prev, heads):
-        return report
+    if current is not None and (broken := _head_mismatch(report, current, prev, heads)):
+        return broken
     if heads:
-        report.broken = f"visitor {next(iter(heads))}: current state but no records (its records were deleted)"
-    return report
+        return f"visitor {next(iter(heads))}: current state but no records (its records were deleted)"
+    return None
 
 
-def _head_matches(report: ProofReport, consent_id, last_hash: str, heads: dict) -> bool:
+def _head_mismatch(report: ProofReport, consent_id, last_hash: str, heads: dict) -> str | None:
     """A chain must end at the head its state recorded; checked chains leave `heads`."""
     report.visitors += 1
     if heads.pop(consent_id) != last_hash:
-        report.broken = f"visitor {consent_id}: latest record missing (the chain ends before its recorded head)"
-        return False
-    return True
+        return f"visitor {consent_id}: latest record missing (the chain ends before its recorded head)"
+    return None
+
+
+def _verify_markers(site: Site, report: ProofReport, batch_size: int) -> str | None:
+    """Each marker's erased records must form a whole chain, from the first link to the head
+    the marker names, and as many as it says."""
+    markers = {m.pk: m for m in ErasureMarker.objects.filter(site=site)}
+    report.markers = len(markers)
+    seen: dict[int, tuple[int, str]] = {}  # marker -> (records seen, last hash)
+    erased = ErasedRecord.objects.filter(site=site).order_by("marker_id", "record_id")
+    for row in erased.iterator(chunk_size=batch_size):
+        count, prev = seen.get(row.marker_id, (0, GENESIS))
+        if row.prev_hash != prev:
+            return f"erasure marker {row.marker_id}: erased record {row.record_id} does not link to the one before it"
+        seen[row.marker_id] = (count + 1, row.hash)
+        report.erased_records += 1
+    for pk, marker in markers.items():
+        count, head = seen.get(pk, (0, GENESIS))
+        if count != marker.record_count or head != marker.head_hash:
+            return (
+                f"erasure marker {pk}: it names {marker.record_count} records ending at {marker.head_hash[:12]}, "
+                f"but {count} erased records ending at {head[:12]} are left"
+            )
+    return None
+
+
+def _verify_checkpoints(site: Site, report: ProofReport, batch_size: int) -> str | None:
+    prev_hash, after, prev = GENESIS, 0, None
+    for expected, checkpoint in enumerate(ProofCheckpoint.objects.filter(site=site).order_by("sequence"), 1):
+        label = f"checkpoint {checkpoint.sequence} (records {after + 1}-{checkpoint.last_record_id})"
+        if checkpoint.sequence != expected:
+            return f"checkpoint {expected} is missing (the next one is {checkpoint.sequence})"
+        if checkpoint.prev_hash != prev_hash:
+            return f"{label}: does not link to the previous checkpoint"
+        if checkpoint_hash(checkpoint, site_key=site.key) != checkpoint.hash:
+            return f"{label}: its content does not match its hash (the checkpoint was edited)"
+        if not hmac.compare_digest(checkpoint_signature(checkpoint.hash), checkpoint.signature):
+            return f"{label}: the signature is not ours (the checkpoint was forged)"
+        leaves = _period_leaves(site.id, after, checkpoint.last_record_id)
+        if isinstance(leaves, str):
+            return f"{label}: {leaves}"
+        if len(leaves) != checkpoint.record_count:
+            return (
+                f"{label}: sealed {checkpoint.record_count} records, {len(leaves)} are there "
+                "(a record was inserted or deleted without a marker)"
+            )
+        if merkle_root(list(leaves.values())) != checkpoint.merkle_root:
+            return f"{label}: the records do not match the sealed Merkle root (a record was edited or replaced)"
+        if prev and (late := _backdated(site.id, prev, checkpoint.last_record_id)):
+            return f"{label}: {late}"
+        report.checkpoints += 1
+        prev_hash, after, prev = checkpoint.hash, checkpoint.last_record_id, checkpoint
+    if prev and (late := _backdated(site.id, prev)):
+        return late
+    report.unsealed = ConsentRecord.objects.filter(site=site, id__gt=after).count()
+    return None

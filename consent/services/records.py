@@ -12,6 +12,7 @@ from consent.models import REQUIRED_CATEGORY, Action, ConsentRecord, ConsentStat
 from consent.services.errors import InvalidDecision
 from consent.services.proof import GENESIS, record_hash
 from consent.services.sites import SiteSnapshot
+from consent.services.webhooks import enqueue_decision
 
 
 def truncate_ip(address: str) -> str:
@@ -117,6 +118,7 @@ def record_decision(
 
 def _append(site: SiteSnapshot, record: ConsentRecord) -> None:
     state = ConsentState.objects.select_for_update().filter(site_id=site.id, consent_id=record.consent_id).first()
+    before = (state.categories, state.action, state.policy_version, state.decided_at) if state else None
     record.prev_hash = state.head_hash if state else GENESIS
     record.hash = record_hash(record, site_key=site.key)
     record.save()
@@ -130,3 +132,5 @@ def _append(site: SiteSnapshot, record: ConsentRecord) -> None:
     state.record_count += 1
     state.head_hash = record.hash
     state.save()
+    # The webhook outbox is written in the same transaction: a committed change is announced.
+    enqueue_decision(site, before, record)

@@ -4,12 +4,13 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from consent.models import ConsentRecord, ConsentState, ErasureMarker
+from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker
 from consent.services.checks import current_consent
 from consent.services.errors import UnknownVisitor
 from consent.services.proof import consent_digest
 from consent.services.records import state_cache_key
 from consent.services.sites import SiteSnapshot
+from consent.services.webhooks import enqueue_erasure
 
 RECORD_FIELDS = (
     "id", "consent_id", "created_at", "action", "source", "categories", "policy_version",
@@ -43,20 +44,45 @@ def export_visitor(site: SiteSnapshot, consent_id) -> dict:
 
 
 def erase_visitor(site: SiteSnapshot, consent_id, *, reason: str = "erasure") -> int:
-    """Delete the visitor's records and state (GDPR Art. 17), leaving a marker that keeps
-    the chain verifiable. Returns how many records were deleted; raises UnknownVisitor."""
+    """Delete the visitor's records and state at once (GDPR Art. 17), leaving a marker that
+    keeps the proof verifiable, and tell the site's webhooks. Returns how many records were
+    deleted; raises UnknownVisitor."""
     with transaction.atomic():
         state = ConsentState.objects.select_for_update().filter(site_id=site.id, consent_id=consent_id).first()
         if state is None:
             raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
-        deleted, _ = ConsentRecord.objects.filter(site_id=site.id, consent_id=consent_id).delete()
-        ErasureMarker.objects.create(
-            site_id=site.id,
-            consent_digest=consent_digest(consent_id),
+        deleted = erase_states(site.id, [state], reason=reason)
+        if reason == "erasure":
+            enqueue_erasure(site, consent_id)
+    transaction.on_commit(lambda: cache.delete(state_cache_key(site.id, consent_id)))
+    return deleted
+
+
+def erase_states(site_id: int, states: list[ConsentState], *, reason: str) -> int:
+    """Delete these visitors' records and states, each leaving an erasure marker and, per
+    record, its id and links (no content), so that the chains and the checkpoints sealed over
+    them still verify. Call inside a transaction holding the states' locks."""
+    if not states:
+        return 0
+    by_visitor: dict = {state.consent_id: [] for state in states}
+    records = ConsentRecord.objects.filter(site_id=site_id, consent_id__in=list(by_visitor)).order_by("id")
+    for row in records.values_list("id", "consent_id", "prev_hash", "hash"):
+        by_visitor[row[1]].append(row)
+    markers = ErasureMarker.objects.bulk_create(
+        ErasureMarker(
+            site_id=site_id,
+            consent_digest=consent_digest(state.consent_id),
             reason=reason,
-            record_count=deleted,
+            record_count=len(by_visitor[state.consent_id]),
             head_hash=state.head_hash,
         )
-        state.delete()
-    transaction.on_commit(lambda: cache.delete(state_cache_key(site.id, consent_id)))
+        for state in states
+    )
+    ErasedRecord.objects.bulk_create(
+        ErasedRecord(marker=marker, site_id=site_id, record_id=pk, prev_hash=prev_hash, hash=hash_hex)
+        for marker, state in zip(markers, states, strict=True)
+        for pk, _, prev_hash, hash_hex in by_visitor[state.consent_id]
+    )
+    deleted, _ = records.delete()
+    ConsentState.objects.filter(pk__in=[state.pk for state in states]).delete()
     return deleted
