@@ -501,6 +501,9 @@ class PendingRemoval(models.Model):
     action = models.CharField(max_length=16, choices=Action.choices)
     categories = models.JSONField()
 
+    def __str__(self) -> str:
+        return f"removal from {self.site_id} {self.day}"
+
 
 class DailyImpressions(models.Model):
     """Banners shown, counted per site, day, language and country; nothing per visitor."""

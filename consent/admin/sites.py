@@ -1,9 +1,16 @@
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from consent.admin.dashboard import dashboard_view
+from consent.admin.forms import CategoryForm, SiteForm
 from consent.models import (
     ApiKey,
     Category,
+    ConfigChange,
     ConsentRecord,
     ConsentState,
     ErasureMarker,
@@ -11,9 +18,16 @@ from consent.models import (
     Site,
     SiteOrigin,
 )
+from consent.services.audit import field_changes, record_change
 from consent.services.sites import create_api_key, publish_policy, revoke_api_key
 
-__all__ = ["SiteAdmin", "ConsentRecordAdmin", "ApiKeyAdmin"]
+__all__ = ["SiteAdmin", "ConsentRecordAdmin", "ApiKeyAdmin", "ConfigChangeAdmin"]
+
+RECENT_CHANGES = 10
+
+
+def _form_changes(form) -> dict[str, list]:
+    return field_changes(form.initial, form.cleaned_data, form.changed_data)
 
 
 class SiteOriginInline(admin.TabularInline):
@@ -23,8 +37,21 @@ class SiteOriginInline(admin.TabularInline):
 
 class CategoryInline(admin.StackedInline):
     model = Category
+    form = CategoryForm
     extra = 0
-    fields = ["key", "position", "required", "texts", "cookie_patterns"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        languages = tuple(obj.language_list()) if obj else ("en",)
+        form = type("CategoryForm", (CategoryForm,), {"languages": languages})
+        fields = ["key", "position", "required", "patterns"]
+        for lang in languages:
+            fields += [f"name_{lang}", f"description_{lang}"]
+        return super().get_formset(request, obj, form=form, fields=fields, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        languages = obj.language_list() if obj else ["en"]
+        texts = [(f"name_{lang}", f"description_{lang}") for lang in languages]
+        return [(None, {"fields": [("key", "position", "required"), *texts, "patterns"]})]
 
 
 class PolicyVersionInline(admin.TabularInline):
@@ -40,15 +67,16 @@ class PolicyVersionInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["name", "key_display", "languages", "consent_lifetime_days", "created_at"]
+    form = SiteForm
+    list_display = ["name", "key_display", "languages", "consent_lifetime_days", "created_at", "dashboard_link"]
     search_fields = ["name", "key"]
-    readonly_fields = ["key", "embed_tag", "created_at", "updated_at"]
+    readonly_fields = ["key", "embed_tag", "preview", "created_at", "updated_at", "recent_changes"]
     fieldsets = [
         (None, {"fields": ["name", "key", "embed_tag"]}),
         ("Languages", {"fields": ["languages", "default_language", "banner_texts"]}),
-        ("Look", {"fields": ["primary_colour", "position"]}),
+        ("Look", {"fields": ["primary_colour", "position", "preview"]}),
         ("Rules", {"fields": ["consent_lifetime_days", "retention_days"]}),
-        ("History", {"fields": ["created_at", "updated_at"]}),
+        ("History", {"fields": ["created_at", "updated_at", "recent_changes"]}),
     ]
     inlines = [SiteOriginInline, CategoryInline, PolicyVersionInline]
     actions = ["publish_minor_policy", "publish_material_policy"]
@@ -65,16 +93,95 @@ class SiteAdmin(admin.ModelAdmin):
             '<code>&lt;script src="https://CMP_HOST/cmp/{}.js" async&gt;&lt;/script&gt;</code>', site.key
         )
 
+    @admin.display(description="Dashboard")
+    def dashboard_link(self, site):
+        return format_html('<a href="{}?site={}">Figures</a>', reverse("admin:consent_dashboard"), site.pk)
+
+    @admin.display(description="Preview (as saved)")
+    def preview(self, site):
+        if not site.pk:
+            return "Save the site first to see its banner."
+        return format_html(
+            '<iframe id="banner-preview" title="Banner preview" src="{}" width="100%" height="420" '
+            'style="border:1px solid #ccc;max-width:900px"></iframe>',
+            reverse("admin:consent_site_preview", args=[site.pk]),
+        )
+
+    @admin.display(description="Recent changes")
+    def recent_changes(self, site):
+        if not site.pk:
+            return "-"
+        changes = ConfigChange.objects.filter(site=site)[:RECENT_CHANGES]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+            ((f"{c.at:%Y-%m-%d %H:%M}", c.username, c.action, c.target, "; ".join(c.changes)) for c in changes),
+        )
+        return format_html(
+            '<table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th>'
+            '<th scope="col">Fields</th></tr></thead><tbody>{}</tbody></table><a href="{}?site__id__exact={}">'
+            "The whole audit trail</a>",
+            rows,
+            reverse("admin:consent_configchange_changelist"),
+            site.pk,
+        )
+
+    def get_urls(self):
+        extra = [
+            path("dashboard/", self.admin_site.admin_view(dashboard_view), name="consent_dashboard"),
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(xframe_options_sameorigin(self.preview_view)),
+                name="consent_site_preview",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def preview_view(self, request, pk):
+        """A sample page with the site's banner, as visitors will see it (saved settings)."""
+        site = get_object_or_404(Site, pk=pk)
+        return TemplateResponse(request, "admin/consent/site_preview.html", {"site": site})
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changes = _form_changes(form)
+        if changes or not change:
+            record_change(
+                site=obj, user=request.user, action="changed" if change else "added", target="site", changes=changes
+            )
+
+    def save_formset(self, request, form, formset, change):
+        entries = []
+        deleted = formset.deleted_forms
+        for inline_form in formset.forms:
+            label = f"{inline_form._meta.model._meta.verbose_name} {inline_form.instance}"
+            if inline_form in deleted:
+                if inline_form.instance.pk:
+                    entries.append(("deleted", label, {}))
+            elif inline_form.has_changed():
+                action = "changed" if inline_form.instance.pk else "added"
+                entries.append((action, label, _form_changes(inline_form)))
+        super().save_formset(request, form, formset, change)
+        for action, label, changes in entries:
+            record_change(site=form.instance, user=request.user, action=action, target=label, changes=changes)
+
     @admin.action(description="Publish a new minor policy version (decisions stay valid)")
     def publish_minor_policy(self, request, queryset):
         for site in queryset:
             version = publish_policy(site=site, material=False)
+            record_change(site=site, user=request.user, action="published", target=f"policy version {version.version}")
             messages.success(request, f"{site}: published version {version.version}.")
 
     @admin.action(description="Publish a new material policy version (visitors are asked again)")
     def publish_material_policy(self, request, queryset):
         for site in queryset:
             version = publish_policy(site=site, material=True)
+            record_change(
+                site=site,
+                user=request.user,
+                action="published",
+                target=f"material policy version {version.version}",
+            )
             messages.success(request, f"{site}: published material version {version.version}.")
 
 
@@ -131,6 +238,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             return
         api_key, token = create_api_key(site=obj.site, name=obj.name)
         obj.pk, obj.prefix, obj.key_hash = api_key.pk, api_key.prefix, api_key.key_hash
+        record_change(site=obj.site, user=request.user, action="created", target=f"API key {api_key}")
         messages.warning(request, f"The new API key, shown only this once: {token}")
 
     def has_delete_permission(self, request, obj=None):
@@ -138,6 +246,37 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
-        for api_key in queryset.filter(revoked_at__isnull=True):
+        for api_key in queryset.filter(revoked_at__isnull=True).select_related("site"):
             revoke_api_key(api_key)
+            record_change(site=api_key.site, user=request.user, action="revoked", target=f"API key {api_key}")
         messages.success(request, "Revoked.")
+
+
+@admin.register(ConfigChange)
+class ConfigChangeAdmin(ReadOnlyAdmin):
+    """The audit trail of configuration changes, newest first."""
+
+    list_display = ["at", "site_name", "username", "action", "target", "changed_fields"]
+    list_filter = ["site", "action"]
+    search_fields = ["site_name", "username", "target"]
+    date_hierarchy = "at"
+    fields = ["at", "site", "site_name", "username", "action", "target", "diff"]
+    readonly_fields = ["diff"]
+
+    @admin.display(description="Fields")
+    def changed_fields(self, change):
+        return ", ".join(change.changes) or "-"
+
+    @admin.display(description="What changed")
+    def diff(self, change):
+        rows = format_html_join(
+            "", "<tr><th scope='row'>{}</th><td>{}</td><td>{}</td></tr>", ((k, *v) for k, v in change.changes.items())
+        )
+        return format_html(
+            "<table><thead><tr><th scope='col'>Field</th><th scope='col'>Before</th><th scope='col'>After</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff

@@ -45,7 +45,8 @@ ROLLUP_NAME = "records"
 # may still be committing, and the mark must never pass a record that is not yet visible.
 SETTLE = timedelta(minutes=2)
 CHUNK_SIZE = 100_000
-GRANULARITIES = ("day", "week", "month")
+# "range": the whole date range as one period, for comparisons.
+GRANULARITIES = ("day", "week", "month", "range")
 DIMENSIONS = {"policy_version": "policy_version", "language": "language", "country": "country", "site": "site_id"}
 BUCKET = ("site_id", "day", "policy_version", "language", "country", "action")
 
@@ -222,7 +223,9 @@ pre_delete.connect(note_erased_record, sender=ConsentRecord, dispatch_uid="stats
 # Reading -------------------------------------------------------------------------------------
 
 
-def period_start(day: date, granularity: str) -> date:
+def period_start(day: date, granularity: str, start: date | None = None) -> date:
+    if granularity == "range":
+        return start or day
     if granularity == "week":
         return day - timedelta(days=day.weekday())
     if granularity == "month":
@@ -323,7 +326,45 @@ def _collect(site, start: date, end: date, by: str | None, view: str) -> tuple[l
         slot[0] += n
         for k in keys:
             slot[1][k] += live_allowed.get(k, 0)
+    if dim == "site_id":
+        names = dict(Site.objects.filter(pk__in=sites).values_list("id", "name"))
+        counts = {(day, names[int(group)], action): slot for (day, group, action), slot in counts.items()}
     return keys, counts
+
+
+@dataclass
+class Figures:
+    keys: list[str]
+    rates: list[RateRow]
+    split: list[SplitRow]
+
+
+def consent_figures(
+    *,
+    site: Site | SiteSnapshot | None = None,
+    start: date,
+    end: date,
+    granularity: str = "day",
+    by: str | None = None,
+    view: str = StatView.DECISIONS,
+) -> Figures:
+    """Opt-in rates and the action split from one pass over the roll-ups (see consent_rates)."""
+    _check(granularity, by, view)
+    keys, counts = _collect(site, start, end, by, view)
+    rates: dict[tuple, RateRow] = {}
+    split: dict[tuple, SplitRow] = {}
+    for (day, group, action), (n, allowed) in counts.items():
+        key = (period_start(day, granularity, start), group)
+        rate = rates.setdefault(key, RateRow(key[0], group, 0, dict.fromkeys(keys, 0)))
+        rate.decisions += n
+        for k in keys:
+            rate.allowed[k] += allowed[k]
+        split.setdefault(key, SplitRow(key[0], group)).actions[action] += n
+    return Figures(
+        keys=keys,
+        rates=[rates[k] for k in sorted(rates) if rates[k].decisions],
+        split=[split[k] for k in sorted(split) if split[k].total],
+    )
 
 
 def consent_rates(
@@ -337,16 +378,7 @@ def consent_rates(
 ) -> list[RateRow]:
     """Opt-in rate per category (share of decisions, or of current visitors, that allow it),
     per period and, with `by`, per policy version, language, country or site."""
-    _check(granularity, by, view)
-    keys, counts = _collect(site, start, end, by, view)
-    rows: dict[tuple, RateRow] = {}
-    for (day, group, _action), (n, allowed) in counts.items():
-        key = (period_start(day, granularity), group)
-        row = rows.setdefault(key, RateRow(key[0], group, 0, dict.fromkeys(keys, 0)))
-        row.decisions += n
-        for k in keys:
-            row.allowed[k] += allowed[k]
-    return [rows[k] for k in sorted(rows) if rows[k].decisions]
+    return consent_figures(site=site, start=start, end=end, granularity=granularity, by=by, view=view).rates
 
 
 def action_split(
@@ -359,30 +391,36 @@ def action_split(
     view: str = StatView.DECISIONS,
 ) -> list[SplitRow]:
     """How many decisions (or current visitors) were accept all, reject all, custom, withdraw."""
-    _check(granularity, by, view)
-    _keys, counts = _collect(site, start, end, by, view)
-    rows: dict[tuple, SplitRow] = {}
-    for (day, group, action), (n, _allowed) in counts.items():
-        key = (period_start(day, granularity), group)
-        row = rows.setdefault(key, SplitRow(key[0], group))
-        row.actions[action] = row.actions.get(action, 0) + n
-    return [rows[k] for k in sorted(rows) if rows[k].total]
+    return consent_figures(site=site, start=start, end=end, granularity=granularity, by=by, view=view).split
 
 
 def interaction_rates(
     *, site: Site | SiteSnapshot | None = None, start: date, end: date, granularity: str = "day"
 ) -> list[InteractionRow]:
-    """Decisions divided by banners shown, per period."""
+    """Decisions divided by banners shown, per period. Sums counts only: no category work."""
     _check(granularity, None, StatView.DECISIONS)
+    sites = list(_sites(site))
     rows: dict[date, InteractionRow] = {}
-    for split in action_split(site=site, start=start, end=end, granularity=granularity):
-        rows.setdefault(split.period, InteractionRow(split.period, 0, 0)).decisions += split.total
-    shown = DailyImpressions.objects.filter(day__range=(start, end))
-    if site is not None:
-        shown = shown.filter(site_id=site.id)
+
+    def add(day: date, decisions: int = 0, impressions: int = 0) -> None:
+        period = period_start(day, granularity, start)
+        row = rows.setdefault(period, InteractionRow(period, 0, 0))
+        row.decisions += decisions
+        row.impressions += impressions
+
+    rolled = DailyConsentStat.objects.filter(view=StatView.DECISIONS, site_id__in=sites, day__range=(start, end))
+    for day, n in rolled.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
+        add(day, decisions=n)
+    mark = RollupMark.objects.filter(name=ROLLUP_NAME).values_list("last_record_id", flat=True).first() or 0
+    live = ConsentRecord.objects.filter(id__gt=mark, site_id__in=sites).annotate(
+        day=TruncDate("created_at", tzinfo=UTC)
+    )
+    for day, n in live.values("day").annotate(n=Count("id")).values_list("day", "n").order_by():
+        if start <= day <= end:
+            add(day, decisions=n)
+    shown = DailyImpressions.objects.filter(site_id__in=sites, day__range=(start, end))
     for day, n in shown.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
-        period = period_start(day, granularity)
-        rows.setdefault(period, InteractionRow(period, 0, 0)).impressions += n
+        add(day, impressions=n)
     return [rows[k] for k in sorted(rows)]
 
 

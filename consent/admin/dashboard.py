@@ -1,0 +1,131 @@
+"""The consent dashboard: opt-in rates, the action split and the banner interaction rate, per
+site or for all sites, as charts with their exact figures, and as CSV. Staff only (admin_view)."""
+
+import csv
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from consent.admin.charts import line_chart, stacked_bars
+from consent.models import Action, Site, StatView
+from consent.services.stats import consent_figures, interaction_rates
+
+MAX_DAYS = 3 * 366
+GRANULARITY_CHOICES = [("day", "Day"), ("week", "Week"), ("month", "Month")]
+BY_CHOICES = [
+    ("", "(no comparison)"),
+    ("policy_version", "Policy version"),
+    ("language", "Language"),
+    ("country", "Country"),
+    ("site", "Site"),
+]
+ACTION_LABELS = dict(Action.choices)
+
+
+class DashboardForm(forms.Form):
+    site = forms.ModelChoiceField(Site.objects.all(), required=False, empty_label="All sites")
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    granularity = forms.ChoiceField(choices=GRANULARITY_CHOICES, initial="day")
+    view = forms.ChoiceField(choices=StatView.choices, initial=StatView.DECISIONS, label="Count")
+    by = forms.ChoiceField(choices=BY_CHOICES, required=False, label="Compare by")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError("The start date must not be after the end date.")
+            if (end - start).days > MAX_DAYS:
+                raise forms.ValidationError("Choose a range of at most three years.")
+        return data
+
+
+def _defaults() -> dict:
+    today = timezone.now().date()
+    return {"start": today - timedelta(days=29), "end": today, "granularity": "day", "view": StatView.DECISIONS}
+
+
+def dashboard_view(request, model_admin=None):
+    """GET only; the query string is the state, so a view can be bookmarked or shared."""
+    form = DashboardForm({**_defaults(), **request.GET.dict()})
+    context = {**admin.site.each_context(request), "title": "Consent dashboard", "form": form}
+    if not form.is_valid():
+        return TemplateResponse(request, "admin/consent/dashboard.html", context)
+    params = form.cleaned_data
+    site, by = params["site"], params["by"] or None
+    query = {"site": site, "start": params["start"], "end": params["end"], "view": params["view"]}
+    figures = consent_figures(**query, granularity=params["granularity"])
+    comparison = consent_figures(**query, granularity="range", by=by) if by else None
+    interaction = interaction_rates(
+        site=site, start=params["start"], end=params["end"], granularity=params["granularity"]
+    )
+    if request.GET.get("format") == "csv":
+        return _csv(params, figures, comparison, interaction)
+    labels = [row.period.isoformat() for row in figures.rates]
+    context.update(
+        params=params,
+        figures=figures,
+        comparison=comparison,
+        interaction=interaction,
+        view_label=StatView(params["view"]).label,
+        actions=ACTION_LABELS,
+        csv_query=_with(request, format="csv"),
+        rates_chart=line_chart(
+            "Opt-in rate per category, per " + params["granularity"],
+            labels,
+            {key: [row.rates[key] for row in figures.rates] for key in figures.keys},
+        ),
+        split_chart=stacked_bars(
+            "Action split, per " + params["granularity"],
+            [row.period.isoformat() for row in figures.split],
+            {ACTION_LABELS[a]: [row.shares[a] for row in figures.split] for a in Action.values},
+        ),
+    )
+    return TemplateResponse(request, "admin/consent/dashboard.html", context)
+
+
+def _with(request, **extra) -> str:
+    query = request.GET.copy()
+    for key, value in extra.items():
+        query[key] = value
+    return query.urlencode()
+
+
+def _csv(params, figures, comparison, interaction) -> HttpResponse:
+    """The same figures as the page: one row per period (and per compared group)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"consent-{params['view']}-{params['start']}-{params['end']}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    writer = csv.writer(response)
+    keys = figures.keys
+    writer.writerow(
+        ["view", "period", "compare_by", "group", "decisions"]
+        + [f"{k}_allowed" for k in keys]
+        + [f"{k}_rate_pct" for k in keys]
+        + list(Action.values)
+        + ["impressions", "interaction_rate_pct"]
+    )
+    shown = {row.period: row for row in interaction}
+
+    def rows(result, compare_by):
+        splits = {(s.period, s.group): s for s in result.split}
+        for rate in result.rates:
+            split = splits.get((rate.period, rate.group))
+            impressions = shown.get(rate.period) if not compare_by else None
+            yield (
+                [params["view"], rate.period.isoformat(), compare_by, rate.group, rate.decisions]
+                + [rate.allowed[k] for k in keys]
+                + [rate.rates[k] for k in keys]
+                + [split.actions[a] if split else 0 for a in Action.values]
+                + ([impressions.impressions, impressions.rate] if impressions else ["", ""])
+            )
+
+    writer.writerows(rows(figures, ""))
+    if comparison:
+        writer.writerows(rows(comparison, params["by"]))
+    return response

@@ -1,0 +1,105 @@
+"""Admin forms a marketer can fill in without reading docs: plain fields instead of raw JSON,
+and validation that says what to do."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from consent.models import Category, Site
+
+# WCAG 2.x: normal text needs a contrast ratio of at least 4.5:1 (level AA).
+AA_CONTRAST = 4.5
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """The WCAG contrast ratio of two #rrggbb colours, from 1 (none) to 21 (black on white)."""
+    light, dark = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+class SiteForm(forms.ModelForm):
+    class Meta:
+        model = Site
+        fields = [
+            "name", "languages", "default_language", "banner_texts", "primary_colour", "position",
+            "consent_lifetime_days", "retention_days",
+        ]  # fmt: skip
+        widgets = {"primary_colour": forms.TextInput(attrs={"type": "color"})}
+        help_texts = {"primary_colour": "Buttons use white text on this colour; it must keep AA contrast (4.5:1)."}
+
+    def clean_primary_colour(self):
+        colour = self.cleaned_data["primary_colour"]
+        if len(colour) == 7 and colour.startswith("#"):
+            ratio = contrast_ratio("#ffffff", colour)
+            if ratio < AA_CONTRAST:
+                raise ValidationError(
+                    f"White text on {colour} has a contrast of {ratio:.2f}:1; it needs at least 4.5:1 (WCAG AA) "
+                    "to be readable. Choose a darker colour."
+                )
+        return colour.lower()
+
+    def clean_banner_texts(self):
+        texts = self.cleaned_data["banner_texts"]
+        valid = isinstance(texts, dict) and all(
+            isinstance(v, dict) and all(isinstance(t, str) for t in v.values()) for v in texts.values()
+        )
+        if not valid:
+            raise ValidationError('Give texts per language, e.g. {"en": {"title": "Cookies?"}}.')
+        return texts
+
+
+class CategoryForm(forms.ModelForm):
+    """A category with a name and a description field per language of the site, and its
+    cookie names one per line; the JSON is built from them."""
+
+    languages: tuple[str, ...] = ("en",)
+    patterns = forms.CharField(
+        label="Cookie names",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 30}),
+        help_text="One per line; * matches any run of characters, e.g. _ga_*. Deleted when consent is withdrawn.",
+    )
+
+    class Meta:
+        model = Category
+        fields = ["key", "position", "required"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        texts = self.instance.texts or {}
+        for lang in self.languages:
+            self.fields[f"name_{lang}"] = forms.CharField(label=f"Name ({lang})", required=False, max_length=100)
+            self.fields[f"description_{lang}"] = forms.CharField(
+                label=f"Description ({lang})", required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 40})
+            )
+            self.initial.setdefault(f"name_{lang}", texts.get(lang, {}).get("name", ""))
+            self.initial.setdefault(f"description_{lang}", texts.get(lang, {}).get("description", ""))
+        self.initial.setdefault("patterns", "\n".join(self.instance.cookie_patterns or []))
+
+    def clean_patterns(self):
+        patterns = [line.strip() for line in self.cleaned_data["patterns"].splitlines() if line.strip()]
+        bad = [p for p in patterns if any(c in p for c in ' ;,="')]
+        if bad:
+            raise ValidationError(f"Not a cookie name: {', '.join(bad)}. Write one name per line.")
+        return patterns
+
+    def save(self, commit=True):
+        category = super().save(commit=False)
+        texts = dict(category.texts or {})
+        for lang in self.languages:
+            name = self.cleaned_data.get(f"name_{lang}", "").strip()
+            description = self.cleaned_data.get(f"description_{lang}", "").strip()
+            if name or description:
+                texts[lang] = {"name": name or category.key, "description": description}
+            else:
+                texts.pop(lang, None)
+        category.texts = texts
+        category.cookie_patterns = self.cleaned_data["patterns"]
+        if commit:
+            category.save()
+        return category
