@@ -92,6 +92,7 @@ function start(config) {
     server?.send(`/consents/${consentId}/forget`, null, consentId);
     clearDecision();
     decision = consentId = null;
+    ui.hide();
     apply();
     notify();
     showBanner();

@@ -18,7 +18,9 @@ export function createUI(o) {
   const host = h('cmp-banner');
   const root = host.attachShadow({ mode: 'open' });
   root.adoptedStyleSheets = [stylesheet(config.theme?.colour)];
+  // Where focus goes back to: the host page's element, or the banner's Customize button.
   let back;
+  let opener;
 
   const button = (label, onclick, cls) => h('button', { type: 'button', class: cls || '', onclick }, label);
   // Accept and Reject look the same: one is exactly as prominent as the other.
@@ -98,6 +100,7 @@ export function createUI(o) {
 
   function showPreferences() {
     remember();
+    opener = root.activeElement;
     const consent = o.consent();
     for (const key in switches) if (!switches[key].disabled) switches[key].checked = !!consent?.categories[key];
     links.replaceChildren(
@@ -114,8 +117,9 @@ export function createUI(o) {
 
   // Escape, the close button or a decision closed the dialog: without a decision the banner asks again.
   function closed() {
-    if (!o.consent()) showBanner();
-    else back?.focus?.();
+    if (o.consent()) return back?.focus?.();
+    banner.hidden = false;
+    (banner.contains(opener) ? opener : banner).focus();
   }
 
   function hide() {

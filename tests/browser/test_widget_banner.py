@@ -1,0 +1,280 @@
+"""The banner against the live server, from a shop on another origin: deciding, remembering,
+re-asking, Consent Mode, GPC, forgetting, languages."""
+
+import json
+import time
+import urllib.parse
+
+import pytest
+
+from consent.services.sites import publish_policy
+from tests.browser.conftest import (
+    banner,
+    dialog,
+    open_shop,
+    records,
+    stored_cookie,
+    wait_for_records,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ALL = ["inline-analytics", "external-analytics", "inline-marketing", "inline-preferences"]
+DEFAULT = {
+    "analytics_storage": "denied",
+    "ad_storage": "denied",
+    "ad_user_data": "denied",
+    "ad_personalization": "denied",
+    "functionality_storage": "denied",
+    "personalization_storage": "denied",
+    "security_storage": "granted",
+}
+
+
+def data_layer(page) -> list:
+    return page.evaluate("(window.dataLayer || []).map((entry) => Array.from(entry))")
+
+
+def test_first_visit_shows_the_banner_and_blocks_everything(shop, page):
+    beacons = []
+    page.on("request", lambda request: beacons.append(request.url) if "/impressions" in request.url else None)
+    open_shop(page, shop)
+    banner(page).wait_for(state="visible")
+    assert banner(page).get_by_role("heading").inner_text() == "Your privacy"
+    for name in ("Accept all", "Reject all", "Customize"):
+        assert banner(page).get_by_role("button", name=name).is_visible()
+    policy = banner(page).get_by_role("link", name="Cookie policy")
+    assert policy.count() == 0 or policy.get_attribute("href")
+    assert "Last updated" in banner(page).inner_text()
+    assert page.evaluate("CMP.getConsent()") is None
+    assert page.evaluate("CMP.isAllowed('analytics')") is False
+    assert page.evaluate("CMP.isAllowed('authentication')") is True
+    assert page.evaluate("log") == []
+    assert shop.tracker_hits() == []
+    assert data_layer(page) == [["consent", "default", {**DEFAULT, "wait_for_update": 500}]]
+    assert stored_cookie(page.context, shop) is None
+    assert wait_until(lambda: beacons) == [f"{shop.api}/api/v1/sites/{shop.site.key}/impressions"]
+
+
+def test_accept_all_runs_trackers_in_order_stores_the_cookie_and_records(shop, page):
+    open_shop(page, shop)
+    page.evaluate("window.changes = []; addEventListener('cmp:change', (e) => changes.push(e.detail))")
+    banner(page).get_by_role("button", name="Accept all").click()
+    wait_until(lambda: len(page.evaluate("log")) == 4)
+    assert page.evaluate("log") == ALL
+    assert page.evaluate("modeAtRun") == ["consent default", "consent update"]
+    assert banner(page).is_hidden()
+    wait_until(lambda: {"/ext/ad.html", "/ext/pixel.gif"} <= set(shop.tracker_hits()))
+
+    cookie = stored_cookie(page.context, shop)
+    assert set(cookie) == {"v", "id", "pv", "t", "exp", "src", "c"}
+    assert cookie["v"] == 1 and cookie["pv"] == 1 and cookie["src"] == "banner"
+    assert cookie["c"] == {"authentication": 1, "preferences": 1, "analytics": 1, "marketing": 1}
+    assert cookie["exp"] - cookie["t"] == shop.site.consent_lifetime_days * 86400
+    assert abs(cookie["t"] - time.time()) < 600
+
+    consent = page.evaluate("CMP.getConsent()")
+    assert consent["consentId"] == cookie["id"] and consent["source"] == "banner" and consent["policyVersion"] == 1
+    assert all(consent["categories"].values())
+    assert page.evaluate("changes") == [consent]
+    assert data_layer(page)[-1] == ["consent", "update", {k: "granted" for k in DEFAULT if k != "security_storage"}]
+
+    (record,) = wait_for_records(cookie["id"])
+    assert record.action == "accept_all" and record.source == "banner" and record.language == "en"
+    assert all(record.categories.values())
+    assert record.url == shop.url
+
+
+def test_reject_all_keeps_trackers_blocked_and_deletes_their_cookies(shop, page):
+    open_shop(page, shop)
+    page.evaluate("document.cookie = '_ga=GA1.1.1; path=/'; document.cookie = '_fbp=fb.1; path=/'")
+    page.evaluate("document.cookie = 'session=keep; path=/'")
+    banner(page).get_by_role("button", name="Reject all").click()
+    cookie = stored_cookie(page.context, shop)
+    assert cookie["c"] == {"authentication": 1, "preferences": 0, "analytics": 0, "marketing": 0}
+    names = {c["name"] for c in page.context.cookies(shop.origin)}
+    assert "_ga" not in names and "_fbp" not in names and "session" in names
+    (record,) = wait_for_records(cookie["id"])
+    assert record.action == "reject_all"
+    assert record.categories == {"authentication": True, "preferences": False, "analytics": False, "marketing": False}
+    assert page.evaluate("log") == [] and shop.tracker_hits() == []
+    assert data_layer(page)[-1] == ["consent", "update", {k: "denied" for k in DEFAULT if k != "security_storage"}]
+
+
+def test_custom_choice_in_the_preferences_dialog(shop, page):
+    open_shop(page, shop)
+    banner(page).get_by_role("button", name="Customize").click()
+    prefs = dialog(page)
+    prefs.wait_for(state="visible")
+    assert banner(page).is_hidden()
+    necessary = prefs.get_by_role("switch", name="Strictly necessary")
+    assert necessary.is_checked() and necessary.is_disabled()
+    for name in ("Preferences", "Analytics", "Marketing"):
+        assert not prefs.get_by_role("switch", name=name).is_checked()
+    prefs.get_by_role("switch", name="Analytics").check()
+    prefs.get_by_role("button", name="Save choices").click()
+    assert prefs.is_hidden()
+    wait_until(lambda: len(page.evaluate("log")) == 2)
+    assert page.evaluate("log") == ["inline-analytics", "external-analytics"]
+    cookie = stored_cookie(page.context, shop)
+    assert cookie["src"] == "preferences"
+    assert cookie["c"] == {"authentication": 1, "preferences": 0, "analytics": 1, "marketing": 0}
+    (record,) = wait_for_records(cookie["id"])
+    assert record.action == "custom" and record.source == "preferences"
+    assert record.categories == {"authentication": True, "preferences": False, "analytics": True, "marketing": False}
+
+    # Withdrawal is as easy: reopen from the page's link, switch analytics off again.
+    page.evaluate("document.cookie = '_ga=GA1.1.1; path=/'")
+    page.locator("#settings").click()
+    assert prefs.get_by_role("switch", name="Analytics").is_checked()
+    prefs.get_by_role("switch", name="Analytics").uncheck()
+    prefs.get_by_role("button", name="Save choices").click()
+    assert stored_cookie(page.context, shop)["c"]["analytics"] == 0
+    assert "_ga" not in {c["name"] for c in page.context.cookies(shop.origin)}
+    second = wait_for_records(cookie["id"], count=2)[1]
+    assert second.categories["analytics"] is False
+
+
+def test_reload_applies_the_stored_decision_without_banner_or_network(shop, page):
+    open_shop(page, shop)
+    banner(page).get_by_role("button", name="Accept all").click()
+    wait_for_records(stored_cookie(page.context, shop)["id"])
+    api_calls = []
+    page.on("request", lambda request: api_calls.append(request.url) if "/api/" in request.url else None)
+    page.reload()
+    page.wait_for_function("window.CMP !== undefined")
+    wait_until(lambda: len(page.evaluate("log")) == 4)
+    assert page.evaluate("log") == ALL
+    assert page.locator("cmp-banner").count() == 0
+    assert api_calls == []
+    assert [entry[:2] for entry in data_layer(page)] == [["consent", "default"], ["consent", "update"]]
+    assert "wait_for_update" not in data_layer(page)[0][2]
+    assert page.evaluate("CMP.ready.then((consent) => consent.source)") == "banner"
+
+
+def test_an_expired_decision_asks_again_and_unblocks_nothing(shop, context, page):
+    past = int(time.time()) - 10
+    stale = {
+        "v": 1,
+        "id": "2f1d3c4e-5b6a-4789-8abc-def012345678",
+        "pv": 1,
+        "t": past - 86400,
+        "exp": past,
+        "src": "banner",
+        "c": {"authentication": 1, "preferences": 1, "analytics": 1, "marketing": 1},
+    }
+    value = urllib.parse.quote(json.dumps(stale), safe="")
+    context.add_cookies([{"name": "cmp_consent", "value": value, "url": shop.origin}])
+    open_shop(page, shop)
+    banner(page).wait_for(state="visible")
+    assert page.evaluate("CMP.getConsent()") is None
+    assert page.evaluate("log") == [] and shop.tracker_hits() == []
+    banner(page).get_by_role("button", name="Reject all").click()
+    assert stored_cookie(context, shop)["id"] == stale["id"]  # the same visitor, asked again
+
+
+def test_a_material_policy_change_asks_again(shop, browser, context, page):
+    open_shop(page, shop)
+    banner(page).get_by_role("button", name="Accept all").click()
+    cookie = stored_cookie(context, shop)
+    wait_for_records(cookie["id"])
+
+    publish_policy(site=shop.site, material=False, summary="typo")
+    later = browser.new_context()
+    later.add_cookies([c for c in context.cookies(shop.origin) if c["name"] == "cmp_consent"])
+    page = open_shop(later.new_page(), shop)
+    wait_until(lambda: len(page.evaluate("log")) == 4)
+    assert page.locator("cmp-banner").count() == 0  # a minor change does not ask again
+    later.close()
+
+    publish_policy(site=shop.site, material=True, summary="new partners")
+    later = browser.new_context()
+    later.add_cookies([c for c in context.cookies(shop.origin) if c["name"] == "cmp_consent"])
+    page = open_shop(later.new_page(), shop)
+    banner(page).wait_for(state="visible")
+    assert page.evaluate("log") == []
+    banner(page).get_by_role("button", name="Accept all").click()
+    assert stored_cookie(later, shop)["pv"] == 3
+    assert wait_for_records(cookie["id"], count=2)[1].policy_version == 3
+    later.close()
+
+
+def test_global_privacy_control_refuses_marketing_and_says_so(shop, context):
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})")
+    page = open_shop(context.new_page(), shop)
+    banner(page).wait_for(state="visible")
+    assert "Global Privacy Control" in banner(page).inner_text()
+    banner(page).get_by_role("button", name="Accept all").click()
+    cookie = stored_cookie(context, shop)
+    assert cookie["src"] == "gpc"
+    assert cookie["c"] == {"authentication": 1, "preferences": 1, "analytics": 1, "marketing": 0}
+    wait_until(lambda: len(page.evaluate("log")) == 3)
+    assert "inline-marketing" not in page.evaluate("log")
+    assert not {"/ext/ad.html", "/ext/pixel.gif"} & set(shop.tracker_hits())
+    assert data_layer(page)[-1][2]["ad_storage"] == "denied"
+    (record,) = wait_for_records(cookie["id"])
+    assert record.source == "gpc" and record.categories["marketing"] is False and record.categories["analytics"]
+
+    page.locator("#settings").click()
+    marketing = dialog(page).get_by_role("switch", name="Marketing")
+    assert marketing.is_disabled() and not marketing.is_checked()
+    assert "Global Privacy Control" in dialog(page).inner_text()
+
+
+def test_forget_me_erases_the_records_and_asks_again_and_links_the_receipt(shop, page):
+    open_shop(page, shop)
+    banner(page).get_by_role("button", name="Accept all").click()
+    consent_id = stored_cookie(page.context, shop)["id"]
+    wait_for_records(consent_id)
+    page.evaluate("document.cookie = '_ga=GA1.1.1; path=/'")
+    page.evaluate("CMP.showPreferences()")
+    receipt = dialog(page).get_by_role("link", name="Receipt of my choice")
+    assert receipt.get_attribute("href") == f"{shop.api}/api/v1/sites/{shop.site.key}/consents/{consent_id}/receipt"
+    dialog(page).get_by_role("button", name="Forget me").click()
+    banner(page).wait_for(state="visible")
+    assert dialog(page).is_hidden()
+    assert stored_cookie(page.context, shop) is None
+    assert "_ga" not in {c["name"] for c in page.context.cookies(shop.origin)}
+    assert page.evaluate("CMP.getConsent()") is None
+    wait_until(lambda: not records(consent_id))
+    banner(page).get_by_role("button", name="Reject all").click()
+    assert stored_cookie(page.context, shop)["id"] != consent_id  # a new, unlinked visitor id
+
+
+def test_the_page_language_picks_the_texts(shop, page):
+    shop.lang = "de-AT"
+    open_shop(page, shop)
+    banner(page).wait_for(state="visible")
+    assert banner(page).get_by_role("heading").inner_text() == "Ihre Privatsphäre"
+    banner(page).get_by_role("button", name="Alle ablehnen").click()
+    assert wait_for_records(stored_cookie(page.context, shop)["id"])[0].language == "de"
+
+
+def test_the_browser_api_decides_and_notifies(shop, page):
+    open_shop(page, shop)
+    page.evaluate("window.seen = []; CMP.onChange((consent) => seen.push(consent.categories))")
+    page.evaluate("CMP.setConsent({preferences: true})")
+    assert banner(page).is_hidden()
+    assert page.evaluate("CMP.isAllowed('preferences')") is True
+    assert page.evaluate("CMP.isAllowed('marketing')") is False
+    page.evaluate("CMP.setConsent({marketing: true})")  # the rest stays as decided
+    assert page.evaluate("seen")[-1] == {
+        "authentication": True,
+        "preferences": True,
+        "analytics": False,
+        "marketing": True,
+    }
+    page.evaluate("CMP.rejectAll()")
+    assert page.evaluate("CMP.getConsent().source") == "api"
+    assert len(page.evaluate("seen")) == 3
+    consent_id = stored_cookie(page.context, shop)["id"]
+    assert [r.action for r in wait_for_records(consent_id, count=3)] == ["custom", "custom", "reject_all"]
+
+
+def test_a_strict_csp_page_raises_no_violation(shop, page):
+    open_shop(page, shop)
+    banner(page).get_by_role("button", name="Customize").click()
+    dialog(page).get_by_role("button", name="Accept all").click()
+    wait_until(lambda: len(page.evaluate("log")) == 4)
+    assert page.evaluate("cspViolations") == []
