@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consent.api import impressions, schema, views  # noqa: F401  (schema registers the auth scheme)
+from consent.api import impressions, receipts, schema, views  # noqa: F401  (schema registers the auth scheme)
 
 app_name = "api"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("sites/<slug:site_key>/consents/<str:consent_id>/forget", views.ForgetView.as_view(), name="forget"),
     path("sites/<slug:site_key>/consents/<str:consent_id>/export", views.ExportView.as_view(), name="export"),
     path("sites/<slug:site_key>/impressions", impressions.ImpressionView.as_view(), name="impressions"),
+    path("sites/<slug:site_key>/consents/<str:consent_id>/receipt", receipts.ReceiptView.as_view(), name="receipt"),
 ]
