@@ -7,6 +7,14 @@ from rest_framework.permissions import BasePermission
 from consent.services.sites import authenticate_api_key
 
 
+def bearer_token(request) -> str | None:
+    """The token of a well-formed `Authorization: Bearer API_KEY` header, else None."""
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+    if len(parts) == 2 and parts[0] == ApiKeyAuthentication.keyword and parts[1].isascii():
+        return parts[1]
+    return None
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     keyword = "Bearer"
 

@@ -1,5 +1,6 @@
 """Answering "may I?": the visitor's current consent, fail-closed, from the cache when it can."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -9,7 +10,7 @@ from django.utils import timezone
 from consent.models import REQUIRED_CATEGORY, Action, ConsentState
 from consent.services.errors import InvalidDecision, UnknownCategory
 from consent.services.records import state_cache_key
-from consent.services.sites import SiteSnapshot
+from consent.services.sites import SiteSnapshot, api_key_cache_key, api_key_touch_key, hash_api_key, site_cache_key
 
 STATE_CACHE_SECONDS = 3600
 MAX_BATCH = 1000
@@ -50,12 +51,15 @@ def _to_current(site: SiteSnapshot, consent_id, cached: tuple, now: datetime) ->
 
 def current_consent(site: SiteSnapshot, consent_id) -> CurrentConsent | None:
     """The visitor's current decision with its status, or None if they never decided."""
-    key = state_cache_key(site.id, consent_id)
-    cached = cache.get(key)
+    return _current(site, consent_id, cache.get(state_cache_key(site.id, consent_id)))
+
+
+def _current(site: SiteSnapshot, consent_id, cached: tuple | str | None) -> CurrentConsent | None:
+    """The current decision from what the cache held (None: nothing), else from the database."""
     if cached is None:
         state = ConsentState.objects.filter(site_id=site.id, consent_id=consent_id).first()
         cached = _cached_state(state) if state else NO_DECISION
-        cache.set(key, cached, STATE_CACHE_SECONDS)
+        cache.set(state_cache_key(site.id, consent_id), cached, STATE_CACHE_SECONDS)
     if cached == NO_DECISION:
         return None
     return _to_current(site, consent_id, cached, timezone.now())
@@ -78,6 +82,37 @@ def check_category(site: SiteSnapshot, consent_id, key: str) -> tuple[bool, str]
     if key not in site.categories:
         raise UnknownCategory(f"The site has no category {key!r}: it has {', '.join(site.categories)}.")
     return _allowed(current_consent(site, consent_id), key)
+
+
+# A site key never changes hands, so each process may remember the site's id: it names the
+# visitor's state in the cache, fetched in the same round trip as the site itself.
+_site_ids: dict[str, int] = {}
+
+
+def check_with_api_key(*, site_key: str, token: str, consent_id: uuid.UUID, key: str) -> tuple[bool, str] | None:
+    """The check of an API request in one cache round trip: site, key, its last use and state.
+
+    Answers only when the site and the key are cached, the key is active and the site's own,
+    its last_used_at needs no write, and the category exists; a state not cached yet is read
+    from the database as in check_category. Otherwise None: the caller then takes the full path,
+    which loads what is missing and gives the right error.
+    """
+    key_hash = hash_api_key(token)
+    site_name, owner_name, touch_name = (
+        site_cache_key(site_key),
+        api_key_cache_key(key_hash),
+        api_key_touch_key(key_hash),
+    )
+    site_id = _site_ids.get(site_key)
+    state_name = state_cache_key(site_id, consent_id) if site_id is not None else None
+    found = cache.get_many([site_name, owner_name, touch_name] + ([state_name] if state_name else []))
+    site, owner = found.get(site_name), found.get(owner_name)
+    if not (site and owner and touch_name in found and owner.site_id == site.id and key in site.categories):
+        return None
+    if site_id != site.id:
+        _site_ids[site_key] = site.id
+        state_name = None
+    return _allowed(_current(site, consent_id, found.get(state_name) if state_name else None), key)
 
 
 def check_many(site: SiteSnapshot, consent_ids: list, keys: list[str] | None = None) -> dict[str, dict[str, bool]]:

@@ -119,22 +119,31 @@ def policy_versions(site: SiteSnapshot) -> list[PolicyVersion]:
     return list(PolicyVersion.objects.filter(site_id=site.id).order_by("-version"))
 
 
-def _hash_api_key(token: str) -> str:
+def hash_api_key(token: str) -> str:
     # Keys are long random tokens: a keyed fast hash suffices, a password hasher would not pay.
     return hmac.new(settings.SECRET_KEY.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def api_key_cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def api_key_touch_key(key_hash: str) -> str:
+    """Present while the key's last_used_at is recent enough not to be written again."""
+    return f"apikey-used:{key_hash}"
 
 
 def create_api_key(*, site: Site, name: str = "default") -> tuple[ApiKey, str]:
     """A new key for the site. Returns the stored key and the token, which is shown only once."""
     token = "cmp_" + secrets.token_urlsafe(32)
-    api_key = ApiKey.objects.create(site=site, name=name, prefix=token[:12], key_hash=_hash_api_key(token))
+    api_key = ApiKey.objects.create(site=site, name=name, prefix=token[:12], key_hash=hash_api_key(token))
     return api_key, token
 
 
 def revoke_api_key(api_key: ApiKey) -> None:
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
-    cache.delete(f"apikey:{api_key.key_hash}")
+    cache.delete(api_key_cache_key(api_key.key_hash))
 
 
 @dataclass(frozen=True)
@@ -145,8 +154,8 @@ class KeyOwner:
 
 def authenticate_api_key(token: str) -> KeyOwner | None:
     """The active key behind a token, or None. Cached; revocation clears the cache entry."""
-    key_hash = _hash_api_key(token)
-    cache_key = f"apikey:{key_hash}"
+    key_hash = hash_api_key(token)
+    cache_key = api_key_cache_key(key_hash)
     owner = cache.get(cache_key)
     if owner is None:
         row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values("id", "site_id").first()
@@ -154,6 +163,6 @@ def authenticate_api_key(token: str) -> KeyOwner | None:
         cache.set(cache_key, owner, API_KEY_CACHE_SECONDS)
     if not owner:
         return None
-    if cache.add(f"apikey-used:{owner.key_id}", 1, API_KEY_TOUCH_SECONDS):
+    if cache.add(api_key_touch_key(key_hash), 1, API_KEY_TOUCH_SECONDS):
         ApiKey.objects.filter(pk=owner.key_id).update(last_used_at=timezone.now())
     return owner
