@@ -1,0 +1,81 @@
+"""Webhook endpoints (the secret shown once, on creation) and the delivery log."""
+
+from django.contrib import admin, messages
+from django.db import models
+from django.utils.html import format_html
+
+from consent.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from consent.services.webhooks import endpoint_secret, redeliver, rotate_secret
+
+__all__ = ["WebhookEndpointAdmin", "WebhookDeliveryAdmin"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "site", "active", "categories", "events", "created_at"]
+    list_filter = ["active", "site"]
+    search_fields = ["url", "description"]
+    fields = ["site", "url", "description", "categories", "events", "active", "created_at"]
+    readonly_fields = ["created_at"]
+    actions = ["rotate"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            messages.warning(
+                request,
+                format_html(
+                    "Signing secret of {}: <code>{}</code>. Copy it now: it is not shown again.",
+                    obj.url,
+                    endpoint_secret(obj),
+                ),
+            )
+
+    @admin.action(description="Rotate the signing secret (the new one is shown once)")
+    def rotate(self, request, queryset):
+        for endpoint in queryset:
+            messages.warning(
+                request, format_html("New secret of {}: <code>{}</code>", endpoint.url, rotate_secret(endpoint))
+            )
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["attempted_at", "status_code", "error", "duration_ms"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: every event, its attempts and failures."""
+
+    list_display = ["event_id", "event_type", "endpoint", "status", "attempts", "next_attempt_at", "last_error"]
+    list_filter = ["status", "endpoint__site"]
+    search_fields = ["event_id"]
+    readonly_fields = [
+        "endpoint", "event_id", "payload", "status", "attempts", "next_attempt_at", "last_error", "created_at",
+        "delivered_at",
+    ]  # fmt: skip
+    inlines = [WebhookAttemptInline]
+    actions = ["send_again"]
+
+    @admin.display(description="Type")
+    def event_type(self, delivery):
+        return delivery.payload.get("type", "")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send again now")
+    def send_again(self, request, queryset):
+        for delivery in queryset:
+            redeliver(delivery)
+        messages.success(request, f"{queryset.count()} deliveries queued again.")
