@@ -5,6 +5,7 @@ import re
 
 from corsheaders.signals import check_request_enabled
 from django.dispatch import receiver
+from rest_framework.permissions import BasePermission
 
 from consent.models import normalise_origin
 from consent.services.errors import UnknownSite
@@ -27,3 +28,15 @@ def cors_allow_site_origins(sender, request, **kwargs):
     match = PUBLIC_PATH.match(request.path)
     origin = request.headers.get("Origin")
     return bool(match and origin and origin_allowed(match["site_key"], origin))
+
+
+class RegisteredOrigin(BasePermission):
+    """A browser's write must come from one of the site's origins (CORS alone does not stop a
+    form post or a non-browser client that sends a foreign Origin)."""
+
+    def has_permission(self, request, view):
+        origin = request.headers.get("Origin")
+        if origin and not origin_allowed(view.kwargs["site_key"], origin):
+            self.message = f"The origin {origin} is not registered for this site."
+            return False
+        return True

@@ -6,14 +6,14 @@ from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent.api import serializers as s
 from consent.api.authentication import ApiKeyAuthentication, HasSiteApiKey, bearer_token
 from consent.api.client_info import client_country, client_ip, sends_gpc
-from consent.api.cors import origin_allowed
+from consent.api.cors import RegisteredOrigin
 from consent.api.throttles import PublicRateThrottle
 from consent.services.checks import check_category, check_many, check_with_api_key, current_consent
 from consent.services.config import banner_config
@@ -76,15 +76,14 @@ class ConfigView(PublicView):
 
 
 class ConsentCreateView(PublicView):
+    permission_classes = [RegisteredOrigin]
+
     @extend_schema(
         summary="Record a decision",
         request=s.DecisionSerializer,
         responses={201: s.RecordedSerializer, **errors(400, 403, 404, 413, 429)},
     )
     def post(self, request, site_key):
-        origin = request.headers.get("Origin")
-        if origin and not origin_allowed(site_key, origin):
-            raise PermissionDenied(f"The origin {origin} is not registered for this site.")
         decision = s.DecisionSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
         data = decision.validated_data
@@ -207,9 +206,6 @@ class ForgetView(PublicView):
         responses={200: s.ErasedSerializer, **errors(403, 404, 429)},
     )
     def post(self, request, site_key, consent_id):
-        origin = request.headers.get("Origin")
-        if origin and not origin_allowed(site_key, origin):
-            raise PermissionDenied(f"The origin {origin} is not registered for this site.")
         try:
             visitor = uuid.UUID(consent_id)
         except ValueError:
