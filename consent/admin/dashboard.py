@@ -59,18 +59,16 @@ def dashboard_view(request, model_admin=None):
     params = form.cleaned_data
     site, by = params["site"], params["by"] or None
     query = {"site": site, "start": params["start"], "end": params["end"], "view": params["view"]}
-    figures = consent_figures(**query, granularity=params["granularity"])
-    comparison = consent_figures(**query, granularity="range", by=by) if by else None
+    figures = consent_figures(**query, granularity=params["granularity"], by=by)
     interaction = interaction_rates(
         site=site, start=params["start"], end=params["end"], granularity=params["granularity"]
     )
     if request.GET.get("format") == "csv":
-        return _csv(params, figures, comparison, interaction)
+        return _csv(params, figures, interaction)
     labels = [row.period.isoformat() for row in figures.rates]
     context.update(
         params=params,
         figures=figures,
-        comparison=comparison,
         interaction=interaction,
         view_label=StatView(params["view"]).label,
         actions=ACTION_LABELS,
@@ -96,7 +94,7 @@ def _with(request, **extra) -> str:
     return query.urlencode()
 
 
-def _csv(params, figures, comparison, interaction) -> HttpResponse:
+def _csv(params, figures, interaction) -> HttpResponse:
     """The same figures as the page: one row per period (and per compared group)."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"consent-{params['view']}-{params['start']}-{params['end']}.csv"
@@ -112,9 +110,9 @@ def _csv(params, figures, comparison, interaction) -> HttpResponse:
     )
     shown = {row.period: row for row in interaction}
 
-    def rows(result, compare_by):
-        splits = {(s.period, s.group): s for s in result.split}
-        for rate in result.rates:
+    def rows(rates, split, compare_by):
+        splits = {(s.period, s.group): s for s in split}
+        for rate in rates:
             split = splits.get((rate.period, rate.group))
             impressions = shown.get(rate.period) if not compare_by else None
             yield (
@@ -125,7 +123,6 @@ def _csv(params, figures, comparison, interaction) -> HttpResponse:
                 + ([impressions.impressions, impressions.rate] if impressions else ["", ""])
             )
 
-    writer.writerows(rows(figures, ""))
-    if comparison:
-        writer.writerows(rows(comparison, params["by"]))
+    writer.writerows(rows(figures.rates, figures.split, ""))
+    writer.writerows(rows(figures.compared_rates, figures.compared_split, params["by"] or ""))
     return response

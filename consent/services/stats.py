@@ -13,12 +13,13 @@ records. Erasure takes a counted visitor out of the current figures (`PendingRem
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncDate
@@ -45,10 +46,16 @@ ROLLUP_NAME = "records"
 # may still be committing, and the mark must never pass a record that is not yet visible.
 SETTLE = timedelta(minutes=2)
 CHUNK_SIZE = 100_000
-# "range": the whole date range as one period, for comparisons.
-GRANULARITIES = ("day", "week", "month", "range")
+ID_BATCH = 10_000
+GRANULARITIES = ("day", "week", "month")
 DIMENSIONS = {"policy_version": "policy_version", "language": "language", "country": "country", "site": "site_id"}
 BUCKET = ("site_id", "day", "policy_version", "language", "country", "action")
+
+UPSERT = f"""
+    INSERT INTO {DailyConsentStat._meta.db_table} ({", ".join(("view", *BUCKET, "count", "allowed"))})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (view, {", ".join(BUCKET)}) DO UPDATE SET count = excluded.count, allowed = excluded.allowed
+"""  # noqa: S608  (names from the model, values as parameters)
 
 # A bucket: (site_id, day, policy_version, language, country, action) -> [count, {category: allowed}]
 Deltas = dict[tuple, list]
@@ -96,12 +103,18 @@ def _current_deltas(lo: int, hi: int | None, keys: list[str]) -> Deltas:
     previous = ConsentRecord.objects.filter(
         site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__lte=lo
     ).order_by("-id")
-    heads = (
-        latest.annotate(previous=Subquery(previous.values("id")[:1])).filter(previous__isnull=False).values("previous")
-    )
     deltas = _bucket_counts(latest, keys)
     if lo:
-        _merge(deltas, _bucket_counts(ConsentRecord.objects.filter(id__in=heads), keys), sign=-1)
+        # Fetched, then read by id in batches: as one nested query the planner scans all records.
+        heads = list(
+            latest.annotate(previous=Subquery(previous.values("id")[:1]))
+            .filter(previous__isnull=False)
+            .values_list("previous", flat=True)
+            .order_by()
+        )
+        for i in range(0, len(heads), ID_BATCH):
+            batch = ConsentRecord.objects.filter(id__in=heads[i : i + ID_BATCH])
+            _merge(deltas, _bucket_counts(batch, keys), sign=-1)
     return deltas
 
 
@@ -115,31 +128,25 @@ def _removal_deltas(removals: Iterable[PendingRemoval]) -> Deltas:
 
 
 def _apply(view: str, deltas: Deltas) -> None:
-    """Add the deltas to the stored roll-up rows; rows that fall to zero are deleted."""
+    """Add the deltas to the stored roll-up rows, in one upsert; rows that fall to zero go."""
     deltas = {k: v for k, v in deltas.items() if v[0] or any(v[1].values())}
     if not deltas:
         return
-    site_ids = {k[0] for k in deltas}
-    days = {k[1] for k in deltas}
-    existing = {
-        (r.site_id, r.day, r.policy_version, r.language, r.country, r.action): r
-        for r in DailyConsentStat.objects.filter(view=view, site_id__in=site_ids, day__in=days)
-    }
-    created, changed, emptied = [], [], []
+    stored = DailyConsentStat.objects.filter(
+        view=view, site_id__in={k[0] for k in deltas}, day__in={k[1] for k in deltas}
+    )
+    existing = {tuple(row[:-2]): row[-2:] for row in stored.values_list(*BUCKET, "count", "allowed")}
+    rows, emptied = [], Q(pk__in=[])
     for key, (count, allowed) in deltas.items():
-        row = existing.get(key)
-        if row is None:
-            row = DailyConsentStat(view=view, **dict(zip(BUCKET, key, strict=True)), count=0, allowed={})
-            created.append(row)
-        else:
-            changed.append(row)
-        row.count += count
-        row.allowed = {c: row.allowed.get(c, 0) + allowed.get(c, 0) for c in {*row.allowed, *allowed}}
-        if row.count == 0 and row.pk:
-            emptied.append(row.pk)
-    DailyConsentStat.objects.bulk_create([r for r in created if r.count], batch_size=2000)
-    DailyConsentStat.objects.bulk_update([r for r in changed if r.count], ["count", "allowed"], batch_size=2000)
-    DailyConsentStat.objects.filter(pk__in=emptied).delete()
+        old_count, old_allowed = existing.get(key, (0, {}))
+        merged = {c: old_allowed.get(c, 0) + allowed.get(c, 0) for c in {*old_allowed, *allowed}}
+        if old_count + count:
+            rows.append((view, *key, old_count + count, json.dumps(merged)))
+        elif key in existing:
+            emptied |= Q(view=view, **dict(zip(BUCKET, key, strict=True)))
+    with connection.cursor() as cursor:
+        cursor.executemany(UPSERT, rows)
+    DailyConsentStat.objects.filter(emptied).delete()
 
 
 @dataclass
@@ -223,9 +230,7 @@ pre_delete.connect(note_erased_record, sender=ConsentRecord, dispatch_uid="stats
 # Reading -------------------------------------------------------------------------------------
 
 
-def period_start(day: date, granularity: str, start: date | None = None) -> date:
-    if granularity == "range":
-        return start or day
+def period_start(day: date, granularity: str) -> date:
     if granularity == "week":
         return day - timedelta(days=day.weekday())
     if granularity == "month":
@@ -334,9 +339,30 @@ def _collect(site, start: date, end: date, by: str | None, view: str) -> tuple[l
 
 @dataclass
 class Figures:
+    """Opt-in rates and action split per period; with a comparison, also per group over the range."""
+
     keys: list[str]
     rates: list[RateRow]
     split: list[SplitRow]
+    compared_rates: list[RateRow] = field(default_factory=list)
+    compared_split: list[SplitRow] = field(default_factory=list)
+
+
+def _fold(keys: list[str], counts: dict, slot_of) -> tuple[list[RateRow], list[SplitRow]]:
+    """Sum the (day, group, action) counts into the rows slot_of(day, group) names."""
+    rates: dict[tuple, RateRow] = {}
+    split: dict[tuple, SplitRow] = {}
+    for (day, group, action), (n, allowed) in counts.items():
+        key = slot_of(day, group)
+        rate = rates.setdefault(key, RateRow(key[0], key[1], 0, dict.fromkeys(keys, 0)))
+        rate.decisions += n
+        for k in keys:
+            rate.allowed[k] += allowed[k]
+        split.setdefault(key, SplitRow(key[0], key[1])).actions[action] += n
+    return (
+        [rates[k] for k in sorted(rates) if rates[k].decisions],
+        [split[k] for k in sorted(split) if split[k].total],
+    )
 
 
 def consent_figures(
@@ -348,23 +374,15 @@ def consent_figures(
     by: str | None = None,
     view: str = StatView.DECISIONS,
 ) -> Figures:
-    """Opt-in rates and the action split from one pass over the roll-ups (see consent_rates)."""
+    """What the dashboard shows, from one pass over the roll-ups: rates and split per period,
+    and with `by` the same per policy version, language, country or site over the whole range."""
     _check(granularity, by, view)
     keys, counts = _collect(site, start, end, by, view)
-    rates: dict[tuple, RateRow] = {}
-    split: dict[tuple, SplitRow] = {}
-    for (day, group, action), (n, allowed) in counts.items():
-        key = (period_start(day, granularity, start), group)
-        rate = rates.setdefault(key, RateRow(key[0], group, 0, dict.fromkeys(keys, 0)))
-        rate.decisions += n
-        for k in keys:
-            rate.allowed[k] += allowed[k]
-        split.setdefault(key, SplitRow(key[0], group)).actions[action] += n
-    return Figures(
-        keys=keys,
-        rates=[rates[k] for k in sorted(rates) if rates[k].decisions],
-        split=[split[k] for k in sorted(split) if split[k].total],
-    )
+    rates, split = _fold(keys, counts, lambda day, group: (period_start(day, granularity), ""))
+    figures = Figures(keys, rates, split)
+    if by:
+        figures.compared_rates, figures.compared_split = _fold(keys, counts, lambda day, group: (start, group))
+    return figures
 
 
 def consent_rates(
@@ -377,8 +395,10 @@ def consent_rates(
     view: str = StatView.DECISIONS,
 ) -> list[RateRow]:
     """Opt-in rate per category (share of decisions, or of current visitors, that allow it),
-    per period and, with `by`, per policy version, language, country or site."""
-    return consent_figures(site=site, start=start, end=end, granularity=granularity, by=by, view=view).rates
+    per period and, with `by`, per period and policy version, language, country or site."""
+    _check(granularity, by, view)
+    keys, counts = _collect(site, start, end, by, view)
+    return _fold(keys, counts, lambda day, group: (period_start(day, granularity), group))[0]
 
 
 def action_split(
@@ -391,7 +411,9 @@ def action_split(
     view: str = StatView.DECISIONS,
 ) -> list[SplitRow]:
     """How many decisions (or current visitors) were accept all, reject all, custom, withdraw."""
-    return consent_figures(site=site, start=start, end=end, granularity=granularity, by=by, view=view).split
+    _check(granularity, by, view)
+    keys, counts = _collect(site, start, end, by, view)
+    return _fold(keys, counts, lambda day, group: (period_start(day, granularity), group))[1]
 
 
 def interaction_rates(
@@ -403,7 +425,7 @@ def interaction_rates(
     rows: dict[date, InteractionRow] = {}
 
     def add(day: date, decisions: int = 0, impressions: int = 0) -> None:
-        period = period_start(day, granularity, start)
+        period = period_start(day, granularity)
         row = rows.setdefault(period, InteractionRow(period, 0, 0))
         row.decisions += decisions
         row.impressions += impressions
