@@ -137,7 +137,9 @@ def browser():
 def shop(live_server, transactional_db):
     """A site whose one registered origin is the shop's, embedding the widget from the live server."""
     shop = Shop()
-    shop.site = make_site(name="Shop", origins=(shop.origin,), languages=["en", "de"])
+    shop.site = make_site(
+        name="Shop", origins=(shop.origin,), languages=["en", "de"], policy_url=shop.origin + "/policy"
+    )
     shop.api = live_server.url
     shop.widget_url = f"{live_server.url}/cmp/{shop.site.key}.js"
     yield shop
@@ -183,8 +185,9 @@ def stored_cookie(context, shop) -> dict | None:
     return None
 
 
-def wait_until(predicate, timeout=10.0):
-    """Polls until predicate() is truthy and returns its value (fails after timeout)."""
+def wait_until(predicate, timeout=20.0, page=None):
+    """Polls until predicate() is truthy and returns its value (fails after timeout). Give the
+    page when it has Python route handlers: they only run while Playwright is waited on."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -192,7 +195,10 @@ def wait_until(predicate, timeout=10.0):
             return value
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+        if page is None:
+            time.sleep(0.05)
+        else:
+            page.wait_for_timeout(50)
 
 
 def records(consent_id) -> list[ConsentRecord]:
@@ -206,5 +212,5 @@ def records(consent_id) -> list[ConsentRecord]:
     raise AssertionError("the database stayed locked")
 
 
-def wait_for_records(consent_id, count=1) -> list[ConsentRecord]:
-    return wait_until(lambda: len(found := records(consent_id)) >= count and found)
+def wait_for_records(consent_id, count=1, page=None) -> list[ConsentRecord]:
+    return wait_until(lambda: len(found := records(consent_id)) >= count and found, page=page)

@@ -1,0 +1,110 @@
+"""Accessibility and layout: keyboard use, the dialog pattern, axe-core, phone and desktop."""
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS, AXE, banner, dialog, open_shop, stored_cookie, wait_for_records
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FOCUSED = """() => {
+  const root = document.querySelector('cmp-banner')?.shadowRoot;
+  const el = document.activeElement === root?.host ? root.activeElement : document.activeElement;
+  return el && {tag: el.tagName, text: el.textContent.trim(), id: el.id,
+                inDialog: !!el.closest('dialog'), inBanner: !!el.closest('.b')};
+}"""
+
+
+def focused(page) -> dict:
+    return page.evaluate(FOCUSED)
+
+
+def test_keyboard_alone_decides_and_the_dialog_traps_and_returns_focus(shop, page):
+    open_shop(page, shop)
+    banner(page).wait_for(state="visible")
+    assert focused(page)["inBanner"]  # focus moved into the banner
+    order = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        order.append(focused(page)["text"])
+    assert order == ["Cookie policy", "Accept all", "Reject all", "Customize"]
+    page.keyboard.press("Enter")
+    dialog(page).wait_for(state="visible")
+    for _ in range(12):  # round and round, never leaving the dialog
+        page.keyboard.press("Tab")
+        assert focused(page)["inDialog"]
+    page.keyboard.press("Shift+Tab")
+    assert focused(page)["inDialog"]
+
+    page.keyboard.press("Escape")  # closes without deciding: the banner asks again
+    assert dialog(page).is_hidden() and banner(page).is_visible()
+    assert focused(page)["text"] == "Customize"
+    assert stored_cookie(page.context, shop) is None
+
+    page.keyboard.press("Enter")
+    dialog(page).wait_for(state="visible")
+    assert focused(page)["text"] == "×"
+    page.keyboard.press("Tab")  # Preferences (Strictly necessary is disabled)
+    page.keyboard.press("Tab")  # Analytics
+    page.keyboard.press("Space")
+    assert dialog(page).get_by_role("switch", name="Analytics").is_checked()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert focused(page)["text"] == "Save choices"
+    page.keyboard.press("Enter")
+    cookie = stored_cookie(page.context, shop)
+    assert cookie["c"]["analytics"] == 1 and cookie["c"]["marketing"] == 0
+    wait_for_records(cookie["id"])
+
+    # From the page's "Cookie settings" link and back to it.
+    page.focus("#settings")
+    page.keyboard.press("Enter")
+    dialog(page).wait_for(state="visible")
+    assert focused(page)["inDialog"]
+    page.keyboard.press("Escape")
+    assert dialog(page).is_hidden() and banner(page).is_hidden()
+    assert focused(page)["id"] == "settings"
+
+
+def axe_violations(page) -> list:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violation_with_the_banner_or_the_dialog(shop, browser, scheme):
+    # axe is injected as an inline script: this page alone may bypass the shop's CSP.
+    context = browser.new_context(bypass_csp=True, color_scheme=scheme, reduced_motion="reduce")
+    page = open_shop(context.new_page(), shop)
+    banner(page).wait_for(state="visible")
+    assert axe_violations(page) == []
+    banner(page).get_by_role("button", name="Customize").click()
+    dialog(page).wait_for(state="visible")
+    assert axe_violations(page) == []
+    context.close()
+
+
+@pytest.mark.parametrize(("device", "width", "height"), [("phone", 390, 844), ("desktop", 1280, 800)])
+def test_layout_at_phone_and_desktop_widths(shop, browser, device, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, reduced_motion="reduce")
+    page = open_shop(context.new_page(), shop)
+    banner(page).wait_for(state="visible")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"banner-{device}.png")
+
+    box = banner(page).bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+    accept = banner(page).get_by_role("button", name="Accept all")
+    reject = banner(page).get_by_role("button", name="Reject all")
+    a, r = accept.bounding_box(), reject.bounding_box()
+    assert (round(a["width"]), round(a["height"])) == (round(r["width"]), round(r["height"]))
+    assert a["height"] >= 44
+    style = "(el) => { const s = getComputedStyle(el); return [s.fontWeight, s.fontSize, s.backgroundColor, s.color]; }"
+    assert accept.evaluate(style) == reject.evaluate(style)
+
+    banner(page).get_by_role("button", name="Customize").click()
+    dialog(page).wait_for(state="visible")
+    page.screenshot(path=ARTIFACTS / f"dialog-{device}.png")
+    box = dialog(page).bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    context.close()
