@@ -6,7 +6,9 @@ import time
 import urllib.parse
 
 import pytest
+from django.contrib.auth.models import User
 
+from consent.models import ConsentRecord
 from consent.services.sites import publish_policy
 from tests.browser.conftest import (
     banner,
@@ -279,3 +281,22 @@ def test_a_strict_csp_page_raises_no_violation(shop, page):
     dialog(page).get_by_role("button", name="Accept all").click()
     wait_until(lambda: len(page.evaluate("log")) == 4)
     assert page.evaluate("cspViolations") == []
+
+
+def test_the_operator_preview_shows_the_banner_whatever_is_stored_and_records_nothing(shop, context, page, client):
+    client.force_login(User.objects.create_user("operator", is_staff=True))
+    session = client.cookies["sessionid"].value
+    context.add_cookies([{"name": "sessionid", "value": session, "url": shop.api}])
+    stored = {"v": 1, "id": "2f1d3c4e-5b6a-4789-8abc-def012345678", "pv": 1, "t": 1, "exp": 2**31, "src": "banner"}
+    value = urllib.parse.quote(json.dumps({**stored, "c": {"analytics": 1}}), safe="")
+    context.add_cookies([{"name": "cmp_consent", "value": value, "url": shop.api}])
+    page.goto(f"{shop.api}/cmp/{shop.site.key}/preview")
+    banner(page).wait_for(state="visible")
+    page.get_by_role("link", name="Open the preferences dialog").click()
+    dialog(page).get_by_role("button", name="Accept all").click()
+    assert banner(page).is_hidden()
+    assert json.loads(
+        urllib.parse.unquote(next(c for c in context.cookies(shop.api) if c["name"] == "cmp_consent")["value"])
+    )["c"] == {"analytics": 1}
+    assert page.evaluate("localStorage.getItem('cmp_pending')") is None
+    assert not ConsentRecord.objects.filter(site=shop.site).exists()

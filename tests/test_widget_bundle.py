@@ -1,0 +1,39 @@
+"""The committed bundle is what the sources build to, has one config placeholder, and is small."""
+
+import gzip
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from consent.services.config import banner_config
+from consent.widget.views import BUNDLE, PLACEHOLDER, widget_source
+from tests.factories import make_site
+
+ROOT = Path(__file__).resolve().parents[1]
+# Issue 3's target: a one-language site's whole widget under 8 KB with gzip -9.
+SIZE_BUDGET = 8 * 1024
+
+
+def test_the_committed_bundle_is_built_from_the_sources(tmp_path):
+    assert shutil.which("node"), "node is needed to build the widget"
+    out = tmp_path / "cmp.js"
+    subprocess.run(["bash", "scripts/build-widget.sh", str(out)], cwd=ROOT, check=True)
+    assert out.read_text() == BUNDLE.read_text(), "static/cmp/cmp.js is stale: run `make widget` and commit it"
+
+
+def test_the_bundle_is_one_iife_with_one_placeholder_and_no_other_global():
+    source = BUNDLE.read_text()
+    assert source.startswith("(()=>{") and source.rstrip().endswith("})();")
+    assert source.count(PLACEHOLDER) == 1
+    assert "eval(" not in source and "new Function" not in source and "innerHTML" not in source
+    assert "window.CMP=" in source
+
+
+def test_a_one_language_site_fits_the_size_budget(db):
+    site = make_site(policy_url="https://shop.example/cookies")
+    config = {**banner_config(site.key), "api": "https://cmp.example.com"}
+    assert list(config["texts"]) == ["en"]
+    script = widget_source(config).encode()
+    assert json.dumps(config, separators=(",", ":")).encode() in script
+    assert len(gzip.compress(script, compresslevel=9)) < SIZE_BUDGET

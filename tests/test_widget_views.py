@@ -1,0 +1,85 @@
+"""Serving the widget: per-site config inlined, compressed, cacheable; the demo and the preview."""
+
+import gzip
+import json
+
+import brotli
+import pytest
+from django.contrib.auth.models import User
+
+from consent.services.sites import publish_policy
+from consent.widget.views import PLACEHOLDER
+
+pytestmark = pytest.mark.django_db
+
+
+def inlined_config(body: bytes) -> dict:
+    """The JSON the server put where the bundle had its placeholder."""
+    text = body.decode()
+    start = text.index('{"site":')
+    return json.JSONDecoder().raw_decode(text[start:])[0]
+
+
+def test_the_widget_carries_the_sites_config_and_the_api_base(client, site):
+    response = client.get(f"/cmp/{site.key}.js")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/javascript; charset=utf-8"
+    assert PLACEHOLDER not in response.content.decode()
+    config = inlined_config(response.content)
+    assert config["site"] == site.key and config["api"] == "http://testserver"
+    assert [c["key"] for c in config["categories"]] == ["authentication", "preferences", "analytics", "marketing"]
+    assert config["texts"]["en"]["receipt"]
+    assert "preview" not in config
+
+
+def test_compressed_cacheable_and_revalidated(client, site):
+    plain = client.get(f"/cmp/{site.key}.js").content
+    gz = client.get(f"/cmp/{site.key}.js", HTTP_ACCEPT_ENCODING="gzip")
+    assert gz["Content-Encoding"] == "gzip" and gzip.decompress(gz.content) == plain
+    br = client.get(f"/cmp/{site.key}.js", HTTP_ACCEPT_ENCODING="gzip, br")
+    assert br["Content-Encoding"] == "br" and brotli.decompress(br.content) == plain
+    assert "Accept-Encoding" in br["Vary"]
+    assert br["Cache-Control"] == "public, max-age=300, stale-while-revalidate=86400"
+    again = client.get(f"/cmp/{site.key}.js", HTTP_IF_NONE_MATCH=br["ETag"])
+    assert again.status_code == 304
+
+
+def test_a_policy_change_reaches_the_widget(client, site):
+    before = client.get(f"/cmp/{site.key}.js")
+    publish_policy(site=site, material=True)
+    after = client.get(f"/cmp/{site.key}.js", HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert inlined_config(after.content)["policy"]["required"] == 2
+
+
+def test_an_unknown_site_gets_a_404_script_not_cached(client, db):
+    response = client.get("/cmp/nosuchsite.js")
+    assert response.status_code == 404
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_demo_shop_embeds_the_widget_under_a_strict_csp(client, site):
+    site.name = "Demo shop"
+    site.save()
+    response = client.get("/demo/")
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    html = response.content.decode()
+    assert f'<script src="/cmp/{site.key}.js" async nonce="{nonce}"></script>' in html
+    for category in ("preferences", "analytics", "marketing"):
+        assert f'data-category="{category}"' in html
+    assert "unsafe-inline" not in csp
+
+
+def test_the_preview_is_for_staff_only_and_ignores_stored_decisions(client, site):
+    assert client.get(f"/cmp/{site.key}/preview").status_code == 302
+    assert client.get(f"/cmp/{site.key}/preview.js").status_code == 302
+    User.objects.create_user("operator", password="pw-operator-1", is_staff=True)
+    client.login(username="operator", password="pw-operator-1")
+    page = client.get(f"/cmp/{site.key}/preview")
+    assert page.status_code == 200 and f"/cmp/{site.key}/preview.js" in page.content.decode()
+    script = client.get(f"/cmp/{site.key}/preview.js")
+    assert script["Cache-Control"] == "no-store"
+    assert inlined_config(script.content)["preview"] is True
+    assert client.get("/cmp/nosuchsite/preview.js").status_code == 404
