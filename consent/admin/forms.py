@@ -53,15 +53,31 @@ class SiteForm(forms.ModelForm):
         return texts
 
 
+class CookieNamesField(forms.CharField):
+    """Cookie names, one per line, as a list (so that line endings alone are no change)."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 30})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+    def validate(self, value):
+        bad = [name for name in value if any(c in name for c in ' ;,="')]
+        if bad:
+            raise ValidationError(f"Not a cookie name: {', '.join(bad)}. Write one name per line.")
+
+
 class CategoryForm(forms.ModelForm):
     """A category with a name and a description field per language of the site, and its
     cookie names one per line; the JSON is built from them."""
 
     languages: tuple[str, ...] = ("en",)
-    patterns = forms.CharField(
+    patterns = CookieNamesField(
         label="Cookie names",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 30}),
         help_text="One per line; * matches any run of characters, e.g. _ga_*. Deleted when consent is withdrawn.",
     )
 
@@ -69,24 +85,24 @@ class CategoryForm(forms.ModelForm):
         model = Category
         fields = ["key", "position", "required"]
 
+    @classmethod
+    def for_languages(cls, languages: tuple[str, ...]) -> type["CategoryForm"]:
+        """The form with a name and a description field for each of the site's languages."""
+        fields = {"languages": languages}
+        for lang in languages:
+            fields[f"name_{lang}"] = forms.CharField(label=f"Name ({lang})", required=False, max_length=100)
+            fields[f"description_{lang}"] = forms.CharField(
+                label=f"Description ({lang})", required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 40})
+            )
+        return type("CategoryForm", (cls,), fields)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         texts = self.instance.texts or {}
         for lang in self.languages:
-            self.fields[f"name_{lang}"] = forms.CharField(label=f"Name ({lang})", required=False, max_length=100)
-            self.fields[f"description_{lang}"] = forms.CharField(
-                label=f"Description ({lang})", required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 40})
-            )
             self.initial.setdefault(f"name_{lang}", texts.get(lang, {}).get("name", ""))
             self.initial.setdefault(f"description_{lang}", texts.get(lang, {}).get("description", ""))
-        self.initial.setdefault("patterns", "\n".join(self.instance.cookie_patterns or []))
-
-    def clean_patterns(self):
-        patterns = [line.strip() for line in self.cleaned_data["patterns"].splitlines() if line.strip()]
-        bad = [p for p in patterns if any(c in p for c in ' ;,="')]
-        if bad:
-            raise ValidationError(f"Not a cookie name: {', '.join(bad)}. Write one name per line.")
-        return patterns
+        self.initial.setdefault("patterns", list(self.instance.cookie_patterns or []))
 
     def save(self, commit=True):
         category = super().save(commit=False)

@@ -42,7 +42,7 @@ class CategoryInline(admin.StackedInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         languages = tuple(obj.language_list()) if obj else ("en",)
-        form = type("CategoryForm", (CategoryForm,), {"languages": languages})
+        form = CategoryForm.for_languages(languages)
         fields = ["key", "position", "required", "patterns"]
         for lang in languages:
             fields += [f"name_{lang}", f"description_{lang}"]

@@ -1,0 +1,102 @@
+"""The consent dashboard and the banner preview in Debian's Chromium, logged in as staff."""
+
+import csv
+import io
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+
+from consent.services.sites import site_snapshot
+from consent.services.stats import record_impression
+from tests.browser.conftest import ARTIFACTS
+from tests.factories import decide, make_site
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-test-password"
+
+
+def log_in(page, live_server, username="marketer", staff=True):
+    User.objects.create_user(username, password=PASSWORD, is_staff=staff, is_superuser=staff)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
+
+@pytest.fixture
+def shop(db):
+    site = make_site(name="Shop", languages=["en", "de"])
+    visitor = uuid.uuid4()
+    decide(site, "accept_all", consent_id=visitor)
+    decide(site, "custom", consent_id=visitor, analytics=True)
+    decide(site, "reject_all")
+    decide(site, "custom", preferences=True, marketing=True)
+    for _ in range(10):
+        record_impression(site=site_snapshot(site.key), language="en")
+    return site
+
+
+def test_the_dashboard_in_a_browser(live_server, page, shop):
+    log_in(page, live_server)
+    page.wait_for_url("**/admin/")
+    page.click("text=Consent dashboard")
+    page.wait_for_url("**/admin/consent/site/dashboard/")
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator("svg.chart polyline").count() == 3  # preferences, analytics, marketing
+    assert page.locator("#rates-table caption").inner_text().startswith("Opt-in rate per category")
+    assert page.locator("#rates-table tbody td").nth(0).inner_text() == "4"
+    assert page.locator("#interaction-table tbody td").nth(2).inner_text() == "40.0%"
+
+    page.select_option("#id_view", "current")
+    page.select_option("#id_by", "language")
+    page.click("text=Show")
+    page.wait_for_selector("#comparison-table")
+    assert "Each visitor counts once" in page.locator("#view-note").inner_text()
+    assert page.locator("#rates-table tbody td").nth(0).inner_text() == "3"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.click("#csv-link")
+    with open(download.value.path(), encoding="utf-8") as exported:
+        rows = list(csv.DictReader(io.StringIO(exported.read())))
+    assert [(r["view"], r["decisions"], r["analytics_allowed"]) for r in rows][0] == ("current", "3", "1")
+
+
+def test_the_banner_preview_and_the_colour_check(live_server, page, shop):
+    log_in(page, live_server)
+    page.wait_for_url("**/admin/")
+    page.goto(f"{live_server.url}/admin/consent/site/{shop.pk}/change/")
+    preview = page.frame_locator("#banner-preview")
+    preview.locator("cmp-banner .b").wait_for()
+    assert "Accept all" in preview.locator("cmp-banner .b").inner_text()
+
+    page.fill("#id_primary_colour", "#ffd700")
+    page.click("input[name=_continue]")
+    assert "it needs at least 4.5:1 (WCAG AA)" in page.locator(".errorlist").first.inner_text()
+
+    page.fill("#id_primary_colour", "#7a1f5c")
+    page.fill("#id_categories-2-name_en", "Statistics")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    preview = page.frame_locator("#banner-preview")
+    preview.locator("cmp-banner .b").wait_for()
+    colours = preview.locator("cmp-banner button").evaluate_all(
+        "(buttons) => buttons.map((b) => getComputedStyle(b).backgroundColor)"
+    )
+    assert "rgb(122, 31, 92)" in colours
+    page.screenshot(path=str(ARTIFACTS / "site-preview.png"), full_page=True)
+    history = page.locator(".field-recent_changes").inner_text()
+    assert "primary_colour" in history
+    assert "name_en" in history
+    assert "patterns" not in history  # untouched cookie names are no change
+
+
+def test_a_user_who_is_not_staff_is_refused(live_server, page, shop):
+    log_in(page, live_server, username="visitor", staff=False)
+    assert "staff account" in page.locator(".errornote").inner_text()
+    page.goto(f"{live_server.url}/admin/consent/site/dashboard/")
+    assert "/admin/login/" in page.url
+    assert page.locator("svg.chart").count() == 0

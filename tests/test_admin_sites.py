@@ -1,0 +1,141 @@
+"""Site configuration in the admin: friendly forms, validation messages, the audit trail,
+API keys shown once and revoked, the banner preview page."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from consent.admin.forms import contrast_ratio
+from consent.models import ApiKey, Category, ConfigChange, Site
+from consent.services.sites import authenticate_api_key
+
+CHANGE = "/admin/consent/site/{}/change/"
+
+
+@pytest.fixture
+def operator(client, db):
+    user = User.objects.create_superuser("operator", password="pw-123456789")
+    client.force_login(user)
+    return client
+
+
+def form_data(response) -> dict:
+    """What the browser would post back unchanged: the page's form and inline forms."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data = {}
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if isinstance(value, bool):
+                if value:
+                    data[form.add_prefix(name)] = "on"
+            elif value is not None:
+                data[form.add_prefix(name)] = value
+    return data
+
+
+def post_change(client, site, **changes):
+    url = CHANGE.format(site.pk)
+    data = {**form_data(client.get(url)), **changes, "_continue": "1"}
+    return client.post(url, data)
+
+
+def test_contrast_ratio_follows_wcag():
+    assert round(contrast_ratio("#ffffff", "#000000"), 1) == 21.0
+    assert round(contrast_ratio("#ffffff", "#1d4ed8"), 2) == 6.70
+    assert contrast_ratio("#ffffff", "#777777") < 4.5 < contrast_ratio("#ffffff", "#767676")
+
+
+def test_a_colour_without_aa_contrast_is_refused_with_a_clear_message(operator, site):
+    response = post_change(operator, site, primary_colour="#ffd700")
+    assert response.status_code == 200
+    assert "White text on #ffd700 has a contrast of 1.40:1; it needs at least 4.5:1" in response.content.decode()
+    site.refresh_from_db()
+    assert site.primary_colour == "#1d4ed8"
+    assert post_change(operator, site, primary_colour="#0B5E3A").status_code == 302
+    site.refresh_from_db()
+    assert site.primary_colour == "#0b5e3a"
+
+
+def test_an_origin_with_a_path_is_refused(operator, site):
+    response = post_change(operator, site, **{"origins-1-origin": "https://shop.example/path"})
+    assert "has more than a scheme and host" in response.content.decode()
+    assert site.origins.count() == 1
+
+
+def test_category_texts_and_cookie_names_are_plain_fields(operator, site):
+    page = operator.get(CHANGE.format(site.pk)).content.decode()
+    assert 'name="categories-2-name_en"' in page
+    assert "Cookie names" in page
+    response = post_change(
+        operator,
+        site,
+        **{
+            "categories-2-name_en": "Statistics",
+            "categories-2-description_en": "Counting visits.",
+            "categories-2-patterns": "_ga\r\n_ga_*\r\n\r\n_pk_id.*",
+        },
+    )
+    assert response.status_code == 302
+    analytics = Category.objects.get(site=site, key="analytics")
+    assert analytics.texts["en"] == {"name": "Statistics", "description": "Counting visits."}
+    assert analytics.texts["de"]["name"] == "Statistik"
+    assert analytics.cookie_patterns == ["_ga", "_ga_*", "_pk_id.*"]
+    bad = post_change(operator, site, **{"categories-2-patterns": "_ga; path=/"})
+    assert "Not a cookie name: _ga; path=/" in bad.content.decode()
+
+
+def test_every_change_is_in_the_audit_trail_with_its_fields(operator, site):
+    post_change(operator, site, name="Shop EU", consent_lifetime_days="90", **{"categories-3-name_en": "Ads"})
+    changes = {c.target: c for c in ConfigChange.objects.filter(site=site)}
+    assert set(changes) == {"site", "category marketing"}
+    assert changes["site"].username == "operator"
+    assert changes["site"].changes == {"name": ["Shop", "Shop EU"], "consent_lifetime_days": [182, 90]}
+    assert changes["category marketing"].changes == {"name_en": ["Marketing", "Ads"]}
+
+    post_change(operator, site)  # saved unchanged: nothing to record
+    assert ConfigChange.objects.filter(site=site).count() == 2
+
+    trail = operator.get("/admin/consent/configchange/").content.decode()
+    assert "Shop EU" in trail
+    assert "consent_lifetime_days" in trail
+    page = operator.get(CHANGE.format(site.pk)).content.decode()
+    assert "changed site" in page
+    entry = operator.get(f"/admin/consent/configchange/{changes['site'].pk}/change/").content.decode()
+    assert "<td>182</td><td>90</td>" in entry
+    assert operator.post(f"/admin/consent/configchange/{changes['site'].pk}/delete/").status_code == 403
+
+
+def test_publishing_a_policy_is_audited(operator, site):
+    operator.post(
+        "/admin/consent/site/", {"action": "publish_material_policy", "_selected_action": [site.pk]}, follow=True
+    )
+    assert site.policy_versions.count() == 2
+    assert ConfigChange.objects.get(site=site).target == "material policy version 2"
+
+
+def test_api_keys_are_shown_once_and_revoked_with_an_audit_entry(operator, site):
+    response = operator.post("/admin/consent/apikey/add/", {"site": site.pk, "name": "backend"}, follow=True)
+    message = next(str(m) for m in response.context["messages"])
+    token = message.rsplit(" ", 1)[-1]
+    assert token.startswith("cmp_")
+    assert authenticate_api_key(token).site_id == site.pk
+    key = ApiKey.objects.get(site=site)
+    assert token not in operator.get(f"/admin/consent/apikey/{key.pk}/change/").content.decode()
+    operator.post("/admin/consent/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    assert authenticate_api_key(token) is None
+    assert [c.action for c in ConfigChange.objects.filter(site=site).order_by("at", "id")] == ["created", "revoked"]
+
+
+def test_the_preview_page_embeds_the_widget_and_may_be_framed_by_the_admin(operator, site):
+    response = operator.get(f"/admin/consent/site/{site.pk}/preview/")
+    assert response.status_code == 200
+    assert f'src="/cmp/{site.key}.js?preview=' in response.content.decode()
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert f'src="/admin/consent/site/{site.pk}/preview/"' in operator.get(CHANGE.format(site.pk)).content.decode()
+
+
+def test_the_site_list_links_each_site_to_its_figures(operator, site):
+    assert f"/admin/consent/site/dashboard/?site={site.pk}" in operator.get("/admin/consent/site/").content.decode()
+    assert Site.objects.count() == 1

@@ -1,0 +1,211 @@
+"""Consent analytics on hand-built data: rates, the current view, expiry, withdrawals, erasure,
+and the incremental roll-up (run twice: the same; new records: picked up)."""
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from consent.models import ConsentRecord, DailyConsentStat, PendingRemoval, RollupMark, StatView
+from consent.services.records import decided_categories
+from consent.services.rights import erase_visitor
+from consent.services.sites import site_snapshot
+from consent.services.stats import (
+    action_split,
+    consent_figures,
+    consent_rates,
+    interaction_rates,
+    record_impression,
+    rollup,
+)
+from tests.factories import decide, make_site
+
+TODAY = timezone.now().astimezone(UTC).date()
+DAY1, DAY2 = TODAY - timedelta(days=3), TODAY - timedelta(days=2)
+LATER = timedelta(minutes=10)
+
+
+def record(site, visitor, action, day, *, version=1, language="en", country="DE", **choices):
+    """A decision on a given day (noon UTC), as the recording service would store it."""
+    return ConsentRecord.objects.create(
+        site=site,
+        consent_id=visitor,
+        categories=decided_categories(site_snapshot(site.key), action, choices),
+        action=action,
+        source="banner",
+        policy_version=version,
+        language=language,
+        country=country,
+        created_at=datetime.combine(day, time(12), tzinfo=UTC),
+        prev_hash="",
+        hash="",
+    )
+
+
+@pytest.fixture
+def minds(site):
+    """A accepts on day 1 and narrows to analytics on day 2; B rejects on day 1; C accepts on
+    day 1 and withdraws on day 2; D chooses marketing only on day 2, in French from France."""
+    a, b, c, d = (uuid.uuid4() for _ in range(4))
+    record(site, a, "accept_all", DAY1)
+    record(site, b, "reject_all", DAY1)
+    record(site, c, "accept_all", DAY1)
+    record(site, a, "custom", DAY2, analytics=True)
+    record(site, c, "withdraw", DAY2)
+    record(site, d, "custom", DAY2, language="fr", country="FR", marketing=True)
+    return site
+
+
+def table(rows):
+    return {(r.period, r.group): (r.decisions, r.rates["analytics"], r.rates["marketing"]) for r in rows}
+
+
+def test_decisions_over_time_count_each_decision_on_its_day(minds):
+    rates = consent_rates(site=minds, start=DAY1, end=TODAY)
+    assert table(rates) == {(DAY1, ""): (3, 66.7, 66.7), (DAY2, ""): (3, 33.3, 33.3)}
+    split = {r.period: r.actions for r in action_split(site=minds, start=DAY1, end=TODAY)}
+    assert split[DAY1] == {"accept_all": 2, "reject_all": 1, "custom": 0, "withdraw": 0}
+    assert split[DAY2] == {"accept_all": 0, "reject_all": 0, "custom": 2, "withdraw": 1}
+
+
+def test_current_figures_count_each_visitor_once_with_their_latest_decision(minds):
+    rates = consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT)
+    # B's reject stays on day 1; A's change, C's withdrawal and D's choice are day 2's.
+    assert table(rates) == {(DAY1, ""): (1, 0.0, 0.0), (DAY2, ""): (3, 33.3, 33.3)}
+    (total,) = consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT, granularity="month")
+    assert (total.decisions, total.allowed["analytics"], total.allowed["marketing"]) == (4, 1, 1)
+    split = action_split(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT, granularity="month")
+    assert split[0].actions == {"accept_all": 0, "reject_all": 1, "custom": 2, "withdraw": 1}
+
+
+def test_expired_decisions_leave_the_current_figures_but_stay_in_decisions_over_time(site):
+    site.consent_lifetime_days = 30
+    site.save()
+    old = TODAY - timedelta(days=40)
+    record(site, uuid.uuid4(), "accept_all", old)
+    record(site, uuid.uuid4(), "reject_all", TODAY - timedelta(days=5))
+    assert sum(r.decisions for r in consent_rates(site=site, start=old, end=TODAY)) == 2
+    current = consent_rates(site=site, start=old, end=TODAY, view=StatView.CURRENT)
+    assert [(r.period, r.decisions, r.rates["marketing"]) for r in current] == [(TODAY - timedelta(days=5), 1, 0.0)]
+
+
+def test_comparisons_by_language_country_policy_version_and_site(minds):
+    other = make_site(name="Blog", origins=("https://blog.example",))
+    record(other, uuid.uuid4(), "accept_all", DAY2, version=1)
+    by_language = consent_figures(site=minds, start=DAY1, end=TODAY, by="language")
+    assert {r.group: r.decisions for r in by_language.compared_rates} == {"en": 5, "fr": 1}
+    assert {r.group: r.rates["marketing"] for r in by_language.compared_rates} == {"en": 40.0, "fr": 100.0}
+    by_country = consent_rates(site=minds, start=DAY1, end=TODAY, by="country", view=StatView.CURRENT)
+    assert {(r.period, r.group): r.decisions for r in by_country} == {(DAY1, "DE"): 1, (DAY2, "DE"): 2, (DAY2, "FR"): 1}
+    by_site = consent_figures(start=DAY1, end=TODAY, by="site", granularity="week")
+    assert {r.group: r.decisions for r in by_site.compared_rates} == {"Shop": 6, "Blog": 1}
+    assert sum(r.decisions for r in by_site.rates) == 7
+    assert [r.group for r in consent_rates(site=minds, start=DAY1, end=TODAY, by="policy_version")] == ["1", "1"]
+
+
+def test_weeks_and_months_add_up_days(minds):
+    days = consent_rates(site=minds, start=DAY1, end=TODAY)
+    weeks = consent_rates(site=minds, start=DAY1, end=TODAY, granularity="week")
+    assert sum(r.decisions for r in weeks) == sum(r.decisions for r in days) == 6
+    assert all(r.period.weekday() == 0 for r in weeks)
+
+
+def test_unknown_options_are_refused(site):
+    with pytest.raises(ValueError, match="Granularity"):
+        consent_rates(start=TODAY, end=TODAY, granularity="hour")
+    with pytest.raises(ValueError, match="Compare by"):
+        consent_rates(start=TODAY, end=TODAY, by="browser")
+
+
+def stored():
+    return sorted(
+        (r.view, r.day, r.action, r.language, r.count, sorted(r.allowed.items()))
+        for r in DailyConsentStat.objects.all()
+    )
+
+
+def all_figures(site):
+    return [
+        table(consent_rates(site=site, start=DAY1, end=TODAY, view=view, by=by))
+        for view in StatView.values
+        for by in (None, "country")
+    ]
+
+
+def test_rollup_is_idempotent_and_picks_up_new_records(minds):
+    live = all_figures(minds)
+    report = rollup()
+    assert (report.records, report.last_record_id) == (6, ConsentRecord.objects.latest("id").id)
+    rows = stored()
+    assert ("current", DAY1, "reject_all", "en", 1, [("analytics", 0), ("marketing", 0), ("preferences", 0)]) in rows
+    assert all_figures(minds) == live
+    assert rollup().records == 0
+    assert stored() == rows
+
+    # B changes their mind on day 2, after the roll-up: live at once, then rolled up.
+    b = ConsentRecord.objects.get(action="reject_all").consent_id
+    record(minds, b, "accept_all", DAY2)
+    current = consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT)
+    assert table(current) == {(DAY2, ""): (4, 50.0, 50.0)}
+    assert rollup().records == 1
+    assert table(consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT)) == table(current)
+    assert not DailyConsentStat.objects.filter(view="current", day=DAY1).exists()
+
+
+def test_rollup_in_small_chunks_gives_the_same_rows(minds):
+    rollup(chunk_size=1)
+    small = stored()
+    DailyConsentStat.objects.all().delete()
+    RollupMark.objects.all().delete()
+    rollup()
+    assert stored() == small
+
+
+def test_records_of_the_last_minutes_wait_for_the_next_run_and_are_counted_live(site):
+    decide(site, "accept_all")
+    assert rollup().records == 0
+    assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [1]
+    assert rollup(now=timezone.now() + LATER).records == 1
+    assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [1]
+
+
+def test_erasure_takes_the_visitor_out_of_the_current_figures(site):
+    visitor = decide(site, "accept_all").consent_id
+    decide(site, "custom", consent_id=visitor, analytics=True)
+    decide(site, "reject_all")
+    rollup(now=timezone.now() + LATER)
+    erase_visitor(site_snapshot(site.key), visitor)
+    assert PendingRemoval.objects.count() == 1
+    current = consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)
+    assert [(r.decisions, r.rates["analytics"]) for r in current] == [(1, 0.0)]
+    assert rollup(now=timezone.now() + LATER).removals == 1
+    assert not PendingRemoval.objects.exists()
+    assert table(consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)) == table(current)
+    # Decisions over time keep counting what was decided.
+    assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [3]
+
+
+def test_erasing_a_visitor_not_yet_rolled_up_queues_nothing(site):
+    visitor = decide(site, "accept_all").consent_id
+    erase_visitor(site_snapshot(site.key), visitor)
+    assert not PendingRemoval.objects.exists()
+    assert consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT) == []
+
+
+def test_interaction_rate_is_decisions_per_banner_shown(site):
+    snapshot = site_snapshot(site.key)
+    for _ in range(4):
+        record_impression(site=snapshot, language="en")
+    record_impression(site=snapshot, language="de", day=DAY1)
+    decide(site, "accept_all")
+    rows = {r.period: (r.impressions, r.decisions, r.rate) for r in interaction_rates(site=site, start=DAY1, end=TODAY)}
+    assert rows == {DAY1: (1, 0, 0.0), TODAY: (4, 1, 25.0)}
+
+
+def test_rollup_command_reports_what_it_counted(minds, capsys):
+    call_command("rollup")
+    assert "Counted 6 new records and 0 erasures" in capsys.readouterr().out
+    call_command("rollup")
+    assert "Counted 0 new records" in capsys.readouterr().out
