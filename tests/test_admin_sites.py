@@ -6,7 +6,9 @@ from django.contrib.auth.models import User
 
 from consent.admin.forms import contrast_ratio
 from consent.models import ApiKey, Category, ConfigChange, Site
+from consent.services.config import banner_config
 from consent.services.sites import authenticate_api_key
+from tests.factories import make_site
 
 CHANGE = "/admin/consent/site/{}/change/"
 
@@ -84,6 +86,20 @@ def test_category_texts_and_cookie_names_are_plain_fields(operator, site):
     assert analytics.cookie_patterns == ["_ga", "_ga_*", "_pk_id.*"]
     bad = post_change(operator, site, **{"categories-2-patterns": "_ga; path=/"})
     assert "Not a cookie name: _ga; path=/" in bad.content.decode()
+
+
+def test_banner_texts_are_plain_fields_per_language(operator, db):
+    site = make_site(languages=["en", "de"])
+    page = operator.get(CHANGE.format(site.pk)).content.decode()
+    assert "Banner title (de)" in page
+    assert "Empty: the standard text, \u201cIhre Privatsph\u00e4re\u201d." in page
+    assert post_change(operator, site, title_de="Cookies?", acceptAll_en="OK").status_code == 302
+    texts = banner_config(site.key)["texts"]
+    assert (texts["de"]["title"], texts["en"]["acceptAll"], texts["en"]["title"]) == ("Cookies?", "OK", "Your privacy")
+    assert post_change(operator, site, title_de="").status_code == 302
+    site.refresh_from_db()
+    assert site.banner_texts == {"en": {"acceptAll": "OK"}}
+    assert ConfigChange.objects.filter(site=site).first().changes["title_de"] == ["Cookies?", ""]
 
 
 def test_every_change_is_in_the_audit_trail_with_its_fields(operator, site):

@@ -5,6 +5,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from consent.models import Category, Site
+from consent.services.defaults import BANNER_TEXTS
+
+# The banner texts a marketer edits most, as plain fields per language; the rest stay in JSON.
+BANNER_FIELDS = {"title": "Banner title", "description": "Banner text", "acceptAll": "Accept button"}
 
 # WCAG 2.x: normal text needs a contrast ratio of at least 4.5:1 (level AA).
 AA_CONTRAST = 4.5
@@ -31,6 +35,45 @@ class SiteForm(forms.ModelForm):
         ]  # fmt: skip
         widgets = {"primary_colour": forms.TextInput(attrs={"type": "color"})}
         help_texts = {"primary_colour": "Buttons use white text on this colour; it must keep AA contrast (4.5:1)."}
+
+    languages_shown: tuple[str, ...] = ()
+
+    @classmethod
+    def for_languages(cls, languages: tuple[str, ...]) -> type["SiteForm"]:
+        """The form with the main banner texts as fields for each of the site's languages."""
+        fields: dict = {"languages_shown": languages}
+        for lang in languages:
+            defaults = BANNER_TEXTS.get(lang, BANNER_TEXTS["en"])
+            for key, label in BANNER_FIELDS.items():
+                widget = forms.Textarea(attrs={"rows": 2, "cols": 60}) if key == "description" else forms.TextInput
+                fields[f"{key}_{lang}"] = forms.CharField(
+                    label=f"{label} ({lang})",
+                    required=False,
+                    widget=widget,
+                    help_text=f"Empty: the standard text, \u201c{defaults[key]}\u201d.",
+                )
+        return type("SiteForm", (cls,), fields)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        texts = self.instance.banner_texts or {}
+        for lang in self.languages_shown:
+            for key in BANNER_FIELDS:
+                self.initial.setdefault(f"{key}_{lang}", texts.get(lang, {}).get(key, ""))
+
+    def clean(self):
+        data = super().clean()
+        texts = {lang: dict(v) for lang, v in (data.get("banner_texts") or {}).items()}
+        for lang in self.languages_shown:
+            for key in BANNER_FIELDS:
+                value = (data.get(f"{key}_{lang}") or "").strip()
+                if value:
+                    texts.setdefault(lang, {})[key] = value
+                elif f"{key}_{lang}" in self.changed_data:
+                    texts.get(lang, {}).pop(key, None)
+        if "banner_texts" in data:
+            data["banner_texts"] = {lang: v for lang, v in texts.items() if v}
+        return data
 
     def clean_primary_colour(self):
         colour = self.cleaned_data["primary_colour"]

@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from consent.admin.dashboard import dashboard_view
-from consent.admin.forms import CategoryForm, SiteForm
+from consent.admin.forms import BANNER_FIELDS, CategoryForm, SiteForm
 from consent.models import (
     ApiKey,
     Category,
@@ -73,9 +73,10 @@ class SiteAdmin(admin.ModelAdmin):
     readonly_fields = ["key", "embed_tag", "preview", "created_at", "updated_at", "recent_changes"]
     fieldsets = [
         (None, {"fields": ["name", "key", "embed_tag"]}),
-        ("Languages", {"fields": ["languages", "default_language", "banner_texts"]}),
+        ("Languages", {"fields": ["languages", "default_language"]}),
         ("Look", {"fields": ["primary_colour", "position", "preview"]}),
         ("Rules", {"fields": ["consent_lifetime_days", "retention_days"]}),
+        ("Other banner texts", {"classes": ["collapse"], "fields": ["banner_texts"]}),
         ("History", {"fields": ["created_at", "updated_at", "recent_changes"]}),
     ]
     inlines = [SiteOriginInline, CategoryInline, PolicyVersionInline]
@@ -125,6 +126,17 @@ class SiteAdmin(admin.ModelAdmin):
             reverse("admin:consent_configchange_changelist"),
             site.pk,
         )
+
+    def get_form(self, request, obj=None, **kwargs):
+        languages = tuple(obj.language_list()) if obj else ()
+        return super().get_form(request, obj, form=SiteForm.for_languages(languages), **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(self.fieldsets)
+        if obj:
+            texts = [tuple(f"{key}_{lang}" for key in BANNER_FIELDS) for lang in obj.language_list()]
+            fieldsets.insert(2, ("Banner texts", {"fields": texts}))
+        return fieldsets
 
     def get_urls(self):
         extra = [
