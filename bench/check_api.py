@@ -24,6 +24,7 @@ cores shared with wrk itself, so absolute figures are modest; compare the ratios
 import argparse
 import io
 import json
+import multiprocessing
 import os
 import random
 import secrets
@@ -105,23 +106,27 @@ def loaded(decisions: int):
     return None
 
 
-def load(decisions: int, visitors: int):
-    """An empty database, one site and `decisions` records of `visitors` visitors, by COPY."""
-    from django.db import connection
+RECORD_COLUMNS = (
+    "site_id, consent_id, categories, action, source, policy_version, language, url, user_agent, "
+    "ip_address, country, created_at, prev_hash, hash"
+)
+STATE_COLUMNS = (
+    "site_id, consent_id, categories, action, source, policy_version, decided_at, first_decided_at, "
+    "record_count, head_hash"
+)
+CHUNK = 10_000
 
-    from consent.models import BUILTIN_CATEGORIES, ConsentRecord, ConsentState
+
+def generate(job: tuple) -> tuple[str, str]:
+    """COPY text of the records and states of visitors start..stop, each chain hashed as the
+    service hashes it."""
+    from consent.models import BUILTIN_CATEGORIES
     from consent.services.proof import GENESIS, record_hash
-    from consent.services.sites import create_site
 
-    tables = [m._meta.db_table for m in (ConsentRecord, ConsentState)]
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE consent_site RESTART IDENTITY CASCADE")
-    site = create_site(name=SITE_NAME, origins=[ORIGIN])
-    now = datetime.now(UTC)
-    rng = random.Random(1)
-    per_visitor, extra = divmod(decisions, visitors)
+    site_id, site_key, start, stop, per_visitor, extra, now = job
+    rng = random.Random(start)
     records, states = io.StringIO(), io.StringIO()
-    for i in range(visitors):
+    for i in range(start, stop):
         cid = consent_uuid(i)
         count = per_visitor + (i < extra)
         # Decisions within the consent lifetime, so that the check answers from valid states.
@@ -145,27 +150,59 @@ def load(decisions: int, visitors: int):
                 country="",
                 created_at=at,
             )
-            digest = record_hash(record, site_key=site.key)
-            cats = json.dumps(categories)
-            stamp = at.isoformat()
+            digest = record_hash(record, site_key=site_key)
+            cats, stamp = json.dumps(categories), at.isoformat()
             records.write(
-                f"{site.id}\t{cid}\t{cats}\t{action}\tbanner\t1\ten\t{ORIGIN}/\tbench\t192.0.2.0\t\t{stamp}\t{prev}\t{digest}\n"
+                f"{site_id}\t{cid}\t{cats}\t{action}\tbanner\t1\ten\t{ORIGIN}/\tbench\t192.0.2.0\t\t{stamp}\t{prev}\t{digest}\n"
             )
             prev = digest
             at += timedelta(days=rng.randrange(1, 40), seconds=rng.randrange(86400))
-        states.write(f"{site.id}\t{cid}\t{cats}\t{action}\tbanner\t1\t{stamp}\t{first.isoformat()}\t{count}\t{prev}\n")
-    record_columns = (
-        "site_id, consent_id, categories, action, source, policy_version, language, url, user_agent, "
-        "ip_address, country, created_at, prev_hash, hash"
-    )
-    state_columns = (
-        "site_id, consent_id, categories, action, source, policy_version, decided_at, first_decided_at, "
-        "record_count, head_hash"
-    )
+        states.write(f"{site_id}\t{cid}\t{cats}\t{action}\tbanner\t1\t{stamp}\t{first.isoformat()}\t{count}\t{prev}\n")
+    return records.getvalue(), states.getvalue()
+
+
+def load(decisions: int, visitors: int):
+    """An empty database, one site and `decisions` records of `visitors` visitors.
+
+    Two processes generate and hash the rows while COPY streams them in; the tables' plain
+    indexes are dropped during the COPY and built once after it (constraints stay).
+    """
+    from django.db import connection, connections
+
+    from consent.models import ConsentRecord, ConsentState
+    from consent.services.sites import create_site
+
+    tables = [m._meta.db_table for m in (ConsentRecord, ConsentState)]
     with connection.cursor() as cursor:
-        for table, columns, data in ((tables[0], record_columns, records), (tables[1], state_columns, states)):
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                copy.write(data.getvalue())
+        cursor.execute("TRUNCATE consent_site RESTART IDENTITY CASCADE")
+    site = create_site(name=SITE_NAME, origins=[ORIGIN])
+    per_visitor, extra = divmod(decisions, visitors)
+    now = datetime.now(UTC)
+    jobs = [
+        (site.id, site.key, start, min(start + CHUNK, visitors), per_visitor, extra, now)
+        for start in range(0, visitors, CHUNK)
+    ]
+    connections.close_all()  # the workers are forked: they must not share the parent's connection
+    with multiprocessing.get_context("fork").Pool(2) as pool, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef, indexname FROM pg_indexes WHERE tablename = ANY(%s) AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint)",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for _, name in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        try:
+            state_rows = []
+            with cursor.copy(f"COPY {tables[0]} ({RECORD_COLUMNS}) FROM STDIN") as copy:
+                for record_rows, states in pool.imap(generate, jobs):
+                    copy.write(record_rows)
+                    state_rows.append(states)
+            with cursor.copy(f"COPY {tables[1]} ({STATE_COLUMNS}) FROM STDIN") as copy:
+                copy.write("".join(state_rows))
+        finally:
+            for definition, _ in indexes:
+                cursor.execute(definition)
         cursor.execute(f"ANALYZE {tables[0]}; ANALYZE {tables[1]}")
     return site
 
