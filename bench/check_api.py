@@ -4,18 +4,20 @@ What it does, in one run:
   1. creates the PostgreSQL database `cmp_bench` if needed, migrates it, empties it and loads
      1,000,000 decisions (records with valid hash chains, and the visitors' current states) of
      300,000 visitors of one site with COPY; creates an API key through the service;
-  2. starts the project under gunicorn (DEBUG off, Redis db 5, the public throttle raised to
-     100000000/min so that one load generator on one IP is not throttled) on 127.0.0.1:8500;
-  3. with wrk: the constant JSON view /healthz (the baseline) and the category check
-     GET /api/v1/sites/{key}/consents/{id}/categories/analytics with ids spread over every loaded
-     visitor, at full load; the check again paced at half its peak rate for its p99; then the
+  2. starts gunicorn with cmp_site/gunicorn.conf.py (4 gthread workers x 4 threads) on
+     127.0.0.1:8500, DEBUG off, Redis db 5, and the public throttle raised to 100000000/min so
+     that one load generator on one IP is not throttled;
+  3. with wrk: the category check GET /api/v1/sites/{key}/consents/{id}/categories/analytics with
+     ids spread over every loaded visitor, first with an empty cache (each visitor's first check
+     reads the database), then with every state cached, next to the constant JSON view /healthz
+     (the baseline); the cached check again paced at half its peak rate for its p99; then the
      same for recording decisions, POST /api/v1/sites/{key}/consents (half of the ids are loaded
      visitors changing their mind, half new visitors);
   4. stops every process it started and prints a table.
 
-    .venv/bin/python bench/check_api.py                 # everything (about 4 minutes)
+    .venv/bin/python bench/check_api.py                 # everything (about 8 minutes on a busy machine)
     .venv/bin/python bench/check_api.py --reuse         # keep the loaded data of an earlier run
-    .venv/bin/python bench/check_api.py --duration 20 --connections 32
+    .venv/bin/python bench/check_api.py --only check --workers 4 --threads 1 --duration 20
 
 Needs PostgreSQL and Redis on 127.0.0.1 (as for the tests) and Debian's wrk. The machine has two
 cores shared with wrk itself, so absolute figures are modest; compare the ratios of one run.
@@ -68,9 +70,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--visitors", type=int, default=300_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run if it is all there")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "4")))
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "1")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "4")))
     parser.add_argument("--duration", type=int, default=15, help="seconds of each measured wrk run")
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", choices=["check", "record"], help="measure only one of the two")
     return parser.parse_args()
 
