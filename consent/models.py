@@ -320,7 +320,7 @@ class ErasedRecord(models.Model):
     """What a deleted record leaves behind: its id and its links, never its content, so that
     the visitor's chain and the checkpoints over it still verify (the marker explains the gap)."""
 
-    marker = models.ForeignKey(ErasureMarker, on_delete=models.PROTECT, related_name="erased_records")
+    marker = models.ForeignKey(ErasureMarker, on_delete=models.CASCADE, related_name="erased_records")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="erased_records")
     record_id = models.BigIntegerField()
     prev_hash = models.CharField(max_length=64)

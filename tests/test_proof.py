@@ -40,6 +40,18 @@ def assert_broken(site, *fragments: str) -> str:
     return report.broken
 
 
+def follow_head(state: ConsentState, record: ConsentRecord) -> None:
+    """Make the visitor's state name a forged record as its head, as a careful forger would."""
+    ConsentState.objects.filter(pk=state.pk).update(
+        head_hash=record.hash,
+        record_count=state.record_count + 1,
+        categories=record.categories,
+        action=record.action,
+        policy_version=record.policy_version,
+        decided_at=record.created_at,
+    )
+
+
 def rewrite_consistently(site, record: ConsentRecord, **changes) -> None:
     """Edit a visitor's latest record and recompute its hash and the state's head, so that the
     visitor's chain alone looks intact: only a checkpoint can tell."""
@@ -155,9 +167,7 @@ def test_a_backdated_insertion_after_a_seal_is_detected_and_not_sealed(site):
     )  # fmt: skip
     forged.hash = record_hash(forged, site_key=site.key)
     forged.save()
-    raw(
-        "UPDATE consent_consentstate SET head_hash = %s WHERE id = %s", forged.hash, head.pk
-    )  # the chain now looks whole
+    follow_head(head, forged)  # the chain now looks whole
     assert_broken(site, f"record {forged.pk} is dated before checkpoint 1")
     with pytest.raises(ProofBroken, match="inserted afterwards"):
         seal_site(site, settle_seconds=0)
@@ -245,3 +255,18 @@ def test_sealproof_refuses_to_seal_tampered_records_and_exits_1(site, capsys):
         call_command("sealproof", site=site.key)
     assert exit_info.value.code == 1
     assert "inserted afterwards" in capsys.readouterr().err
+
+
+def test_an_edited_current_state_is_detected(site):
+    ids = populate(site)
+    state = ConsentState.objects.get(site=site, consent_id=ids[2])
+    ConsentState.objects.filter(pk=state.pk).update(categories={**state.categories, "analytics": True})
+    assert_broken(site, f"visitor {ids[2]}", "the state was edited")
+
+
+def test_a_deleted_site_takes_its_proof_with_it(site):
+    visitor = decide(site, analytics=True).consent_id
+    seal_site(site, settle_seconds=0)
+    erase_visitor(site_snapshot(site.key), visitor)
+    site.delete()
+    assert not ErasedRecord.objects.exists() and not ProofCheckpoint.objects.exists()

@@ -187,34 +187,41 @@ def verify_site(site: Site, *, batch_size: int = 5000) -> ProofReport:
 
 
 def _verify_chains(site: Site, report: ProofReport, batch_size: int) -> str | None:
-    heads = dict(ConsentState.objects.filter(site=site).values_list("consent_id", "head_hash"))
-    current, prev = None, GENESIS
+    states = ConsentState.objects.filter(site=site).values_list(
+        "consent_id", "head_hash", "record_count", "categories", "action", "policy_version", "decided_at"
+    )
+    heads = {row[0]: row[1:] for row in states.iterator(chunk_size=batch_size)}
+    current, prev, count = None, None, 0
     records = ConsentRecord.objects.filter(site=site).order_by("consent_id", "id")
     for record in records.iterator(chunk_size=batch_size):
         if record.consent_id != current:
-            if current is not None and (broken := _head_mismatch(report, current, prev, heads)):
+            if current is not None and (broken := _head_mismatch(report, prev, count, heads)):
                 return broken
-            current, prev = record.consent_id, GENESIS
+            current, prev, count = record.consent_id, None, 0
             if current not in heads:
                 return f"record {record.pk}: visitor {current} has records but no current state"
         report.records += 1
-        if record.prev_hash != prev:
+        if record.prev_hash != (prev.hash if prev else GENESIS):
             return f"record {record.pk}: link to the previous record broken (a record was inserted or deleted)"
         if record_hash(record, site_key=site.key) != record.hash:
             return f"record {record.pk}: content does not match its hash (the record was edited)"
-        prev = record.hash
-    if current is not None and (broken := _head_mismatch(report, current, prev, heads)):
+        prev, count = record, count + 1
+    if current is not None and (broken := _head_mismatch(report, prev, count, heads)):
         return broken
     if heads:
         return f"visitor {next(iter(heads))}: current state but no records (its records were deleted)"
     return None
 
 
-def _head_mismatch(report: ProofReport, consent_id, last_hash: str, heads: dict) -> str | None:
-    """A chain must end at the head its state recorded; checked chains leave `heads`."""
+def _head_mismatch(report: ProofReport, last: ConsentRecord, count: int, heads: dict) -> str | None:
+    """A chain must end at the head its state recorded, and the state (what the check API
+    answers from) must say what that record says; checked chains leave `heads`."""
     report.visitors += 1
-    if heads.pop(consent_id) != last_hash:
-        return f"visitor {consent_id}: latest record missing (the chain ends before its recorded head)"
+    head_hash, record_count, *current = heads.pop(last.consent_id)
+    if head_hash != last.hash or record_count != count:
+        return f"visitor {last.consent_id}: latest record missing (the chain ends before its recorded head)"
+    if current != [last.categories, last.action, last.policy_version, last.created_at]:
+        return f"visitor {last.consent_id}: the current state differs from the latest record (the state was edited)"
     return None
 
 
