@@ -242,28 +242,40 @@ def gzip9(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), compresslevel=9))
 
 
-def measure(browser, folder: Path, origin: str, name: str, runs: int) -> dict:
-    banner = BANNERS[name]
-    print(f"measuring {name}", file=sys.stderr)
-    times, sizes = [], set()
-    for run in range(runs + 1):  # the first run warms up the browser and the server, and is not counted
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.add_init_script(WATCH % banner["element"])
-        page = context.new_page()
-        requested = []
-        page.on("request", lambda r, requested=requested: requested.append(r))
-        page.goto(f"{origin}/{name}.html", wait_until="commit")
-        page.wait_for_function("window.__shown !== null", timeout=15000)
-        if run:
-            times.append(page.evaluate("window.__shown"))
-        before = [
-            r for r in requested if r.method == "GET" and r.resource_type in ("script", "stylesheet", "fetch", "xhr")
-        ]
-        paths = {urlsplit(r.url).path for r in before if r.url.startswith(origin)}
-        sizes.add(sum(gzip9(folder / p.lstrip("/")) for p in paths if (folder / p.lstrip("/")).is_file()))
-        files = sorted(paths)
-        context.close()
-    return {"bytes": max(sizes), "median_ms": statistics.median(times), "times": times, "files": files}
+def load_once(browser, folder: Path, origin: str, name: str) -> tuple[float, list[str], int]:
+    """One visit in a fresh context: ms to banner visible, the files fetched, their gzip -9 bytes."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(WATCH % BANNERS[name]["element"])
+    page = context.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(request))
+    page.goto(f"{origin}/{name}.html", wait_until="commit")
+    page.wait_for_function("window.__shown !== null", timeout=15000)
+    shown = page.evaluate("window.__shown")
+    kinds = ("script", "stylesheet", "fetch", "xhr")
+    paths = {
+        urlsplit(r.url).path
+        for r in requested
+        if r.method == "GET" and r.resource_type in kinds and r.url.startswith(origin)
+    }
+    files = sorted(p for p in paths if (folder / p.lstrip("/")).is_file())
+    context.close()
+    return shown, files, sum(gzip9(folder / p.lstrip("/")) for p in files)
+
+
+def measure(browser, folder: Path, origin: str, runs: int) -> dict:
+    """Every banner once per round, so that a busy moment of the machine hits them all alike; the
+    first round warms up the browser and the server and is not counted."""
+    results = {name: {"times": []} for name in BANNERS}
+    for round_ in range(runs + 1):
+        for name in BANNERS:
+            shown, files, size = load_once(browser, folder, origin, name)
+            if round_:
+                results[name]["times"].append(shown)
+            results[name].update(files=files, bytes=size)
+    for result in results.values():
+        result["median_ms"] = statistics.median(result["times"])
+    return results
 
 
 def main() -> None:
@@ -283,7 +295,7 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-                results = {name: measure(browser, folder, origin, name, args.runs) for name in BANNERS}
+                results = measure(browser, folder, origin, args.runs)
                 browser.close()
         finally:
             server.shutdown()

@@ -104,7 +104,6 @@ function start(config) {
         ui ||
         createUI({
           config,
-          language,
           texts,
           gpc: withGpc,
           consent: getConsent,

@@ -57,7 +57,8 @@ export function transport(base) {
     for (const item of load())
       navigator.sendBeacon(base + item.path, new Blob([JSON.stringify(item.body || {})], { type: 'application/json' }));
   });
-  flush();
+  // Reading localStorage can block for a while on a fresh profile: not before the banner shows.
+  setTimeout(flush, 1000);
 
   return {
     // Queues a request; a "forget" makes the queued decisions of that visitor pointless.

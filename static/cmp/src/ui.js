@@ -12,7 +12,7 @@ function h(tag, props, ...children) {
   return el;
 }
 
-// o: {config, language, texts, gpc, consent(), decide(action, source, choices?), forget(), receiptUrl(id)}
+// o: {config, texts, gpc, consent(), decide(action, source, choices?), forget(), receiptUrl(id)}
 export function createUI(o) {
   const { config, texts: t } = o;
   const host = h('cmp-banner');
@@ -35,7 +35,6 @@ export function createUI(o) {
     );
   const gpcNote = () => o.gpc && h('p', { class: 's', role: 'status' }, t.gpc);
   const { url, updated } = config.policy;
-  const date = updated && new Date(updated).toLocaleDateString(o.language, { dateStyle: 'long', timeZone: 'UTC' });
 
   const banner = h(
     'div',
@@ -49,7 +48,14 @@ export function createUI(o) {
         h('h2', { id: 't' }, t.title),
         h('p', { id: 'd' }, t.description),
         gpcNote(),
-        h('p', { class: 's' }, url && h('a', { href: url, target: '_blank', rel: 'noopener' }, t.policy), date && ` · ${t.updated} ${date}`),
+        // The date as published (YYYY-MM-DD): formatting it with Intl would load locale data first.
+        h(
+          'p',
+          { class: 's' },
+          url && h('a', { href: url, target: '_blank', rel: 'noopener' }, t.policy),
+          updated && ` · ${t.updated} `,
+          updated && h('time', { datetime: updated }, updated),
+        ),
       ),
       decisionButtons('banner', null, button(t.customize, () => showPreferences(), 'o')),
     ),
