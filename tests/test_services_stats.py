@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from consent.models import ConsentRecord, DailyConsentStat, PendingRemoval, RollupMark, StatView
+from consent.models import Category, ConsentRecord, DailyConsentStat, PendingRemoval, RollupMark, StatView
 from consent.services.records import decided_categories
 from consent.services.rights import erase_visitor
 from consent.services.sites import site_snapshot
@@ -103,6 +103,18 @@ def test_comparisons_by_language_country_policy_version_and_site(minds):
     assert {r.group: r.decisions for r in by_site.compared_rates} == {"Shop": 6, "Blog": 1}
     assert sum(r.decisions for r in by_site.rates) == 7
     assert [r.group for r in consent_rates(site=minds, start=DAY1, end=TODAY, by="policy_version")] == ["1", "1"]
+
+
+def test_a_custom_category_named_like_a_lookup_is_counted(site):
+    Category.objects.create(site=site, key="in", position=9, texts={"en": {"name": "Inbox", "description": ""}})
+    record(site, uuid.uuid4(), "custom", DAY1, **{"in": True})
+    record(site, uuid.uuid4(), "accept_all", DAY1)
+    record(site, uuid.uuid4(), "reject_all", DAY1)
+    (live,) = consent_rates(site=site, start=DAY1, end=DAY1)
+    rollup()
+    (rolled,) = consent_rates(site=site, start=DAY1, end=DAY1)
+    assert live.allowed["in"] == rolled.allowed["in"] == 2
+    assert rolled.rates["analytics"] == 33.3
 
 
 def test_weeks_and_months_add_up_days(minds):

@@ -21,7 +21,7 @@ from datetime import UTC, date, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.db.models.signals import pre_delete
 from django.utils import timezone
@@ -71,7 +71,8 @@ def category_keys(site_ids: Iterable[int] | None = None) -> list[str]:
 
 def _bucket_counts(records: QuerySet, keys: list[str]) -> Deltas:
     """Records counted per bucket, with how many of them allowed each category: one query."""
-    allowed = {f"a{i}": Count("id", filter=Q(**{f"categories__{key}": True})) for i, key in enumerate(keys)}
+    # The explicit __exact keeps a category named like a lookup ("in", "contains") a key.
+    allowed = {f"a{i}": Count("id", filter=Q(**{f"categories__{key}__exact": True})) for i, key in enumerate(keys)}
     rows = (
         records.annotate(day=TruncDate("created_at", tzinfo=UTC))
         .values(*BUCKET)
@@ -310,7 +311,9 @@ def _collect(site, start: date, end: date, by: str | None, view: str) -> tuple[l
         in_sites |= Q(site_id=site_id, day__gte=day)
     rows = rows.filter(in_sites)
     fields = ["day", "action", *([dim] if dim else [])]
-    allowed = {f"a{i}": Coalesce(Sum(Cast(KT(f"allowed__{k}"), IntegerField())), 0) for i, k in enumerate(keys)}
+    allowed = {
+        f"a{i}": Coalesce(Sum(Cast(KeyTextTransform(k, "allowed"), IntegerField())), 0) for i, k in enumerate(keys)
+    }
     counts: dict[tuple, list] = defaultdict(lambda: [0, dict.fromkeys(keys, 0)])
     for row in rows.values(*fields).annotate(n=Sum("count"), **allowed).order_by():
         slot = counts[(row["day"], str(row[dim]) if dim else "", row["action"])]
