@@ -300,3 +300,28 @@ def test_the_operator_preview_shows_the_banner_whatever_is_stored_and_records_no
     )["c"] == {"analytics": 1}
     assert page.evaluate("localStorage.getItem('cmp_pending')") is None
     assert not ConsentRecord.objects.filter(site=shop.site).exists()
+
+
+def test_global_privacy_control_overrides_a_stored_marketing_consent_before_anything_runs(shop, context):
+    now = int(time.time())
+    stored = {
+        "v": 1,
+        "id": "3f1d3c4e-5b6a-4789-8abc-def012345678",
+        "pv": 1,
+        "t": now - 60,
+        "exp": now + 86400,
+        "src": "banner",
+        "c": {"authentication": 1, "preferences": 1, "analytics": 1, "marketing": 1},
+    }
+    context.add_cookies([{"name": "cmp_consent", "value": urllib.parse.quote(json.dumps(stored)), "url": shop.origin}])
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})")
+    page = open_shop(context.new_page(), shop)
+    wait_until(lambda: len(page.evaluate("log")) == 3)
+    assert "inline-marketing" not in page.evaluate("log")
+    assert not {"/ext/ad.html", "/ext/pixel.gif"} & set(shop.tracker_hits())
+    assert page.locator("cmp-banner").count() == 0
+    assert [entry[2].get("ad_storage") for entry in data_layer(page)] == ["denied", "denied", "denied"]
+    cookie = stored_cookie(context, shop)
+    assert cookie["src"] == "gpc" and cookie["c"]["marketing"] == 0 and cookie["c"]["analytics"] == 1
+    (record,) = wait_for_records(stored["id"])
+    assert record.source == "gpc" and record.categories["marketing"] is False

@@ -8,7 +8,7 @@ export function startBlocker(isAllowed) {
   let queue = Promise.resolve();
   const scan = () => {
     for (const el of document.querySelectorAll(BLOCKED)) {
-      if (done.has(el) || !el.dataset.category.split(/\s+/).every(isAllowed)) continue;
+      if (done.has(el) || !el.dataset.category.trim().split(/\s+/).every(isAllowed)) continue;
       done.add(el);
       queue = queue.then(() => enable(el));
     }

@@ -122,6 +122,9 @@ function start(config) {
     server?.impression(language);
   }
 
+  // Global Privacy Control now, marketing allowed before: refused before anything is unblocked.
+  const gpcOverrides = withGpc && decision?.c.marketing;
+  if (gpcOverrides) decision = { ...decision, c: { ...decision.c, marketing: 0 } };
   consentDefault(!decision);
   if (decision) consentUpdate(decision.c);
   const scan = startBlocker(isAllowed);
@@ -138,7 +141,7 @@ function start(config) {
   };
 
   if (!decision) showBanner();
-  else if (withGpc && decision.c.marketing) decide('custom', 'gpc', { ...getConsent().categories, marketing: false });
+  else if (gpcOverrides) decide('custom', 'gpc', getConsent().categories);
 }
 
 function uuid() {

@@ -51,11 +51,10 @@ export function transport(base) {
   }
 
   addEventListener('online', flush);
-  // The page is going away while a retry waits: hand what is queued to the browser.
+  // The page is going away while a retry waits: send what is queued with keepalive, which outlives
+  // the page like sendBeacon but, unlike it, needs no credentialed CORS for a JSON body.
   addEventListener('pagehide', () => {
-    if (busy) return;
-    for (const item of load())
-      navigator.sendBeacon(base + item.path, new Blob([JSON.stringify(item.body || {})], { type: 'application/json' }));
+    if (!busy) for (const item of load()) post(item, true).catch(() => {});
   });
   // Reading localStorage can block for a while on a fresh profile: not before the banner shows.
   setTimeout(flush, 1000);
