@@ -108,7 +108,8 @@ def seal_site(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        Site.objects.select_for_update().filter(pk=site.pk).first()
+        # FOR NO KEY UPDATE: decisions inserting records (FOR KEY SHARE on the site) never wait on it.
+        Site.objects.select_for_update(no_key=True).filter(pk=site.pk).first()
         prev = ProofCheckpoint.objects.filter(site=site).order_by("-sequence").first()
         after = prev.last_record_id if prev else 0
         settled = ConsentRecord.objects.filter(
