@@ -410,6 +410,7 @@ def main() -> int:
     lua["record"] = (LUA_COMMON + LUA_RECORD) % values
     rows = []
     c, d = args.connections, args.duration
+    load_before = os.getloadavg()[0]
     with Server(args, database_url):
         wrk(base, lua["health"], 3, c)  # warm up the workers and their connections
         if args.only in (None, "check"):
@@ -434,6 +435,8 @@ def main() -> int:
             half_record = paced(base, lua["record"], d, record["rps"] / 2, c, record["mean_ms"])
             rows += [("POST decision", record), ("POST decision, half", half_record)]
     print_table(rows, args)
+    # Other work on the machine slows both the server and wrk: say how busy it was.
+    print(f"load average (1 min) before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     return 0
 
 
