@@ -14,11 +14,11 @@ export function stylesheet(colour) {
   const on = 1.05 / (luminance(c) + 0.05) >= (luminance(c) + 0.05) / 0.05 ? '#fff' : '#000';
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(`
-:host{all:initial!important;--bg:#fff;--fg:#1f2937;--mu:#4b5563;--bd:#d1d5db;--c:${c};--on:${on};font:15px/1.5 system-ui,sans-serif;color:var(--fg)}
+:host{all:initial!important;--bg:#fff;--fg:#1f2937;--mu:#4b5563;--bd:#d1d5db;--c:${c};--on:${on}}
 @media (prefers-color-scheme:dark){:host{--bg:#1f2937;--fg:#f9fafb;--mu:#d1d5db;--bd:#6b7280}}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
-.b,dialog{background:var(--bg);color:var(--fg);font:inherit}
+.b,dialog{background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}
 .b{position:fixed;z-index:2147483647;left:0;right:0;bottom:0;padding:16px 20px;border-top:1px solid var(--bd);box-shadow:0 -4px 16px #0003;max-height:85vh;overflow:auto}
 .b:focus{outline:0}
 .top{top:0;bottom:auto;border:0;border-bottom:1px solid var(--bd)}
