@@ -147,9 +147,11 @@ def test_api_keys_are_shown_once_and_revoked_with_an_audit_entry(operator, site)
 def test_the_preview_page_embeds_the_widget_and_may_be_framed_by_the_admin(operator, site):
     response = operator.get(f"/admin/consent/site/{site.pk}/preview/")
     assert response.status_code == 200
-    assert f'src="/cmp/{site.key}.js?preview=' in response.content.decode()
+    assert f'src="/cmp/{site.key}/preview.js"' in response.content.decode()
     assert response["X-Frame-Options"] == "SAMEORIGIN"
-    assert f'src="/admin/consent/site/{site.pk}/preview/"' in operator.get(CHANGE.format(site.pk)).content.decode()
+    page = operator.get(CHANGE.format(site.pk)).content.decode()
+    assert f'src="/admin/consent/site/{site.pk}/preview/"' in page
+    assert f'href="/cmp/{site.key}/preview"' in page
 
 
 def test_the_site_list_links_each_site_to_its_figures(operator, site):

@@ -103,9 +103,11 @@ class SiteAdmin(admin.ModelAdmin):
         if not site.pk:
             return "Save the site first to see its banner."
         return format_html(
-            '<iframe id="banner-preview" title="Banner preview" src="{}" width="100%" height="420" '
-            'style="border:1px solid #ccc;max-width:900px"></iframe>',
+            '<iframe id="banner-preview" title="Banner preview" src="{}" width="100%" height="520" '
+            'style="border:1px solid #ccc;max-width:900px"></iframe><p><a href="{}" target="_blank">'
+            "Open the preview in a new tab</a> (with the preferences dialog)</p>",
             reverse("admin:consent_site_preview", args=[site.pk]),
+            reverse("widget-preview", args=[site.key]),
         )
 
     @admin.display(description="Recent changes")
@@ -150,7 +152,8 @@ class SiteAdmin(admin.ModelAdmin):
         return extra + super().get_urls()
 
     def preview_view(self, request, pk):
-        """A sample page with the site's banner, as visitors will see it (saved settings)."""
+        """A sample page with the site's banner in preview mode (saved settings), framed by the
+        site's change page; the widget's own preview page cannot be framed."""
         site = get_object_or_404(Site, pk=pk)
         return TemplateResponse(request, "admin/consent/site_preview.html", {"site": site})
 

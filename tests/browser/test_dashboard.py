@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import User
 
+from consent.models import ConsentRecord
 from consent.services.sites import site_snapshot
 from consent.services.stats import record_impression
 from tests.browser.conftest import ARTIFACTS
@@ -72,6 +73,9 @@ def test_the_banner_preview_and_the_colour_check(live_server, page, shop):
     preview = page.frame_locator("#banner-preview")
     preview.locator("cmp-banner .b").wait_for()
     assert "Accept all" in preview.locator("cmp-banner .b").inner_text()
+    preview.locator("cmp-banner .b button", has_text="Accept all").evaluate("(button) => button.click()")
+    preview.locator("cmp-banner .b").wait_for(state="hidden")
+    assert ConsentRecord.objects.count() == 4  # a choice in the preview is not recorded
 
     page.fill("#id_primary_colour", "#ffd700")
     page.click("input[name=_continue]")
