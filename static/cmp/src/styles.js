@@ -49,7 +49,7 @@ input:checked{background:var(--c)}
 input:checked:before{left:23px}
 input:disabled{cursor:default}
 .m{display:flex;flex-wrap:wrap;gap:8px 20px;margin:0}
-@media (max-width:600px){.k{grid-template-columns:1fr}.b{padding:14px}}
+@media (max-width:600px){.k{grid-template-columns:1fr 1fr}.o,.w{grid-column:span 2}.b{padding:14px}}
 @media (prefers-reduced-motion:no-preference){.bottom{animation:u .2s ease-out}input:before{transition:left .15s}}
 @keyframes u{from{translate:0 100%}}`);
   return sheet;

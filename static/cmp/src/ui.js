@@ -81,7 +81,7 @@ export function createUI(o) {
         h('p', { class: 's', id: 'c-' + key }, text.description),
       );
     }),
-    decisionButtons('preferences', button(t.save, save)),
+    decisionButtons('preferences', button(t.save, save, 'w')),
     links,
   );
   root.append(banner, dialog);
