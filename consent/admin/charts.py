@@ -3,6 +3,8 @@
 Each chart is an <svg role="img"> with a <title>; the exact figures are in the table beside it.
 """
 
+import math
+
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -10,6 +12,8 @@ from django.utils.safestring import SafeString
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 56
+# At most this many labels under the x axis, so that dates never overlap.
+MAX_LABELS = 6
 
 
 def _x_positions(count: int) -> list[float]:
@@ -29,7 +33,7 @@ def _axes(labels: list[str], xs: list[float]) -> SafeString:
         '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{}%</text>',
         ((LEFT, WIDTH - RIGHT, _y(p), _y(p), LEFT - 6, _y(p) + 4, p) for p in (0, 25, 50, 75, 100)),
     )
-    step = max(1, len(labels) // 8)
+    step = max(1, math.ceil(len(labels) / MAX_LABELS))
     ticks = format_html_join(
         "",
         '<text x="{}" y="{}" text-anchor="middle">{}</text>',

@@ -3,15 +3,18 @@
 import csv
 import io
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from consent.models import ConsentRecord
 from consent.services.sites import site_snapshot
 from consent.services.stats import record_impression
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import decide, make_site
+from tests.test_services_stats import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,31 +42,47 @@ def shop(db):
     return site
 
 
-def test_the_dashboard_in_a_browser(live_server, page, shop):
+@pytest.fixture
+def history(shop):
+    """Two weeks of decisions before today, the opt-in rising, for a chart worth looking at."""
+    today = timezone.now().date()
+    for age in range(14, 0, -1):
+        for n in range(10):
+            action = "accept_all" if n < 3 + (14 - age) // 3 else ("reject_all" if n % 2 else "custom")
+            record(shop, uuid.uuid4(), action, today - timedelta(days=age), analytics=n % 3 == 0)
+    return shop
+
+
+def test_the_dashboard_in_a_browser(live_server, page, history):
     log_in(page, live_server)
     page.wait_for_url("**/admin/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-index.png"))
     page.click("text=Consent dashboard")
     page.wait_for_url("**/admin/consent/site/dashboard/")
     assert page.locator("svg.chart").count() == 2
     assert page.locator("svg.chart polyline").count() == 3  # preferences, analytics, marketing
     assert page.locator("#rates-table caption").inner_text().startswith("Opt-in rate per category")
-    assert page.locator("#rates-table tbody td").nth(0).inner_text() == "4"
-    assert page.locator("#interaction-table tbody td").nth(2).inner_text() == "40.0%"
+    assert page.locator("#rates-table tbody tr").count() == 15
+    assert page.locator("#rates-table tbody tr").last.locator("td").first.inner_text() == "4"
+    assert page.locator("#interaction-table tbody tr").last.locator("td").nth(2).inner_text() == "40.0%"
 
     page.select_option("#id_view", "current")
     page.select_option("#id_by", "language")
     page.click("text=Show")
     page.wait_for_selector("#comparison-table")
     assert "Each visitor counts once" in page.locator("#view-note").inner_text()
-    assert page.locator("#rates-table tbody td").nth(0).inner_text() == "3"
-    ARTIFACTS.mkdir(exist_ok=True)
+    assert page.locator("#rates-table tbody tr").last.locator("td").first.inner_text() == "3"
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
     with page.expect_download() as download:
         page.click("#csv-link")
     with open(download.value.path(), encoding="utf-8") as exported:
         rows = list(csv.DictReader(io.StringIO(exported.read())))
-    assert [(r["view"], r["decisions"], r["analytics_allowed"]) for r in rows][0] == ("current", "3", "1")
+    today = [
+        (r["view"], r["decisions"], r["analytics_allowed"]) for r in rows if r["period"] == str(timezone.now().date())
+    ]
+    assert today == [("current", "3", "1")]
 
 
 def test_the_banner_preview_and_the_colour_check(live_server, page, shop):
