@@ -213,16 +213,16 @@ LUA_COMMON = """
 local visitors = %(visitors)d
 local id_span = %(id_span)d
 local pause_ms = tonumber(os.getenv("BENCH_PAUSE_MS") or "0")
-local counter = 0
-local thread_no = 0
+threads_made = 0
 
 function consent_id(i)
   return string.format("%%08x-0000-4000-8000-%%012x", i, i)
 end
 
 function setup(thread)
-  thread_no = thread_no + 1
-  thread:set("thread_no", thread_no)
+  -- Runs in wrk's main Lua state; each thread gets its own number, hence its own random ids.
+  threads_made = threads_made + 1
+  thread:set("thread_no", threads_made)
 end
 
 function init(args)
@@ -283,6 +283,8 @@ end
 class Server:
     """gunicorn with the bench settings; stopped (and its workers with it) on exit."""
 
+    master = 0
+
     def __init__(self, args, database_url: str):
         self.args = args
         self.env = dict(
@@ -313,6 +315,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=open(Path(tempfile.gettempdir()) / "cmp_bench_gunicorn.log", "w"),  # noqa: SIM115
         )
+        Server.master = self.process.pid
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -334,8 +337,21 @@ class Server:
                 self.process.wait()
 
 
+def workers_cpu_seconds(master: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn master's worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def wrk(url: str, script: str, seconds: int, connections: int, pause_ms: int = 0) -> dict:
-    """One wrk run; its done() prints the figures as JSON."""
+    """One wrk run; its done() prints the figures as JSON. Adds the workers' CPU per request,
+    which depends far less than the rates on what else the machine is doing."""
+    cpu_before = workers_cpu_seconds(Server.master)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
@@ -351,6 +367,7 @@ def wrk(url: str, script: str, seconds: int, connections: int, pause_ms: int = 0
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     figures = json.loads(line[len("BENCH ") :])
     figures["rps"] = figures["requests"] / figures["seconds"]
+    figures["cpu_ms"] = (workers_cpu_seconds(Server.master) - cpu_before) * 1000 / max(figures["requests"], 1)
     return figures
 
 
@@ -445,7 +462,7 @@ def print_table(rows: list, args) -> None:
         f"\ngunicorn {args.workers} workers x {args.threads} threads, wrk 2 threads {args.connections} connections, "
         f"{args.duration} s per run, {args.decisions:,} decisions of {args.visitors:,} visitors loaded"
     )
-    print(f"{'run':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7}  note")
+    print(f"{'run':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms':>7} {'non-2xx':>8} {'errors':>7}  note")
     by_name = {}
     for name, f in rows:
         by_name[name] = f
@@ -453,15 +470,25 @@ def print_table(rows: list, args) -> None:
         if "misses" in f:
             note = f"{f['misses'] / max(f['requests'], 1):.0%} cache misses"
         print(
-            f"{name:26} {f['rps']:8.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f['non2xx']:8d} {f['errors']:7d}  {note}"
+            f"{name:26} {f['rps']:8.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f['cpu_ms']:7.2f} {f['non2xx']:8d} "
+            f"{f['errors']:7d}  {note}"
         )
     if "GET check, cached" in by_name:
         ratio = by_name["GET check, cached"]["rps"] / by_name["GET /healthz (baseline)"]["rps"]
         half = by_name["GET check, cached, half"]
         print(f"check / baseline throughput: {ratio:.0%} (target >= 70%)")
+        cpu_check, cpu_health = by_name["GET check, cached"]["cpu_ms"], by_name["GET /healthz (baseline)"]["cpu_ms"]
+        print(
+            f"app CPU per request: check {cpu_check:.2f} ms, baseline {cpu_health:.2f} ms "
+            f"(baseline / check: {cpu_health / max(cpu_check, 1e-9):.0%})"
+        )
         print(f"check p99 at {half['rps']:.0f} req/s (half of its peak): {half['p99_ms']:.2f} ms (target < 20 ms)")
     if "POST decision" in by_name:
-        print(f"decisions recorded: {by_name['POST decision']['rps']:.0f}/s (target >= 1000/s)")
+        decision = by_name["POST decision"]
+        print(
+            f"decisions recorded: {decision['rps']:.0f}/s (target >= 1000/s); app CPU {decision['cpu_ms']:.2f} ms "
+            f"per decision: two idle cores would allow {2000 / max(decision['cpu_ms'], 1e-9):.0f}/s for the app alone"
+        )
 
 
 if __name__ == "__main__":
