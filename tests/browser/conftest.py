@@ -201,15 +201,19 @@ def wait_until(predicate, timeout=20.0, page=None):
             page.wait_for_timeout(50)
 
 
-def records(consent_id) -> list[ConsentRecord]:
-    """The visitor's records. SQLite's shared in-memory test database refuses a read while the
-    live server's thread writes ("table is locked"): read again."""
+def read(query):
+    """query()'s result. SQLite's shared in-memory test database refuses a read while the live
+    server's thread writes ("table is locked"): read again."""
     for _ in range(100):
         try:
-            return list(ConsentRecord.objects.filter(consent_id=consent_id).order_by("id"))
+            return query()
         except OperationalError:
             time.sleep(0.05)
     raise AssertionError("the database stayed locked")
+
+
+def records(consent_id) -> list[ConsentRecord]:
+    return read(lambda: list(ConsentRecord.objects.filter(consent_id=consent_id).order_by("id")))
 
 
 def wait_for_records(consent_id, count=1, page=None) -> list[ConsentRecord]:

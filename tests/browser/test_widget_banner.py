@@ -8,12 +8,13 @@ import urllib.parse
 import pytest
 from django.contrib.auth.models import User
 
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, DailyImpressions
 from consent.services.sites import publish_policy
 from tests.browser.conftest import (
     banner,
     dialog,
     open_shop,
+    read,
     records,
     stored_cookie,
     wait_for_records,
@@ -57,6 +58,8 @@ def test_first_visit_shows_the_banner_and_blocks_everything(shop, page):
     assert data_layer(page) == [["consent", "default", {**DEFAULT, "wait_for_update": 500}]]
     assert stored_cookie(page.context, shop) is None
     assert wait_until(lambda: beacons) == [f"{shop.api}/api/v1/sites/{shop.site.key}/impressions"]
+    counted = wait_until(lambda: read(lambda: list(DailyImpressions.objects.filter(site=shop.site))))
+    assert [(row.language, row.count) for row in counted] == [("en", 1)]
 
 
 def test_accept_all_runs_trackers_in_order_stores_the_cookie_and_records(shop, page):

@@ -66,10 +66,16 @@ export function transport(base) {
       store([...queue, { n: Date.now() + Math.random(), path, body, id: consentId }].slice(-20));
       flush();
     },
+    // The banner was shown: counted by the server, anonymously. Like sendBeacon (same text/plain body,
+    // outlives the page) but without the browser's cookies for the CMP host; a failure changes nothing.
     impression(language) {
-      try {
-        navigator.sendBeacon(base + '/impressions', JSON.stringify({ language }));
-      } catch {}
+      fetch(base + '/impressions', {
+        method: 'POST',
+        body: JSON.stringify({ language }),
+        credentials: 'omit',
+        keepalive: true,
+        mode: 'no-cors',
+      }).catch(() => {});
     },
   };
 }
