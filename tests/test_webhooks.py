@@ -288,3 +288,16 @@ def test_the_admin_shows_the_secret_once_and_the_delivery_log(site, receivers, a
     assert "consent.changed" in detail and "500" in detail
     listing = admin_client.get("/admin/consent/webhookendpoint/").content.decode()
     assert receiver.url in listing and "whsec_" not in listing
+
+
+def test_a_paused_endpoints_deliveries_wait_for_it(site, receivers):
+    receiver = receivers()
+    endpoint, _ = create_endpoint(site=site, url=receiver.url)
+    decide(site, marketing=True)
+    endpoint.active = False
+    endpoint.save()
+    assert deliver_due().delivered == 0
+    endpoint.active = True
+    endpoint.save()
+    assert deliver_due().delivered == 1
+    assert len(receiver.requests) == 1

@@ -245,12 +245,13 @@ class DeliveryReport:
 
 
 def _claim(now: datetime, limit: int) -> list[WebhookDelivery]:
-    """Take due deliveries and lease them, so that parallel workers never send the same one at
-    once, and one whose worker died comes due again when the lease runs out."""
+    """Take due deliveries of active endpoints and lease them, so that parallel workers never
+    send the same one at once, and one whose worker died comes due again when the lease runs
+    out. A paused (inactive) endpoint's deliveries wait for it."""
     with transaction.atomic():
         due = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status=WebhookDelivery.PENDING, next_attempt_at__lte=now)
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=WebhookDelivery.PENDING, next_attempt_at__lte=now, endpoint__active=True)
             .order_by("next_attempt_at", "id")
         )
         claimed = list(due[:limit])
@@ -278,6 +279,8 @@ def deliver_due(*, now: datetime | None = None, limit: int = 100, timeout: float
     report = DeliveryReport()
     for delivery in _claim(now, limit):
         endpoint = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).first()
+        if endpoint is None:
+            continue  # deleted since: its deliveries went with it
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
         headers = {
             "Content-Type": "application/json",
