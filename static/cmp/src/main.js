@@ -58,19 +58,16 @@ function start(config) {
     apply();
     if (!preview) {
       writeDecision(decision);
-      server.send(
-        '/consents',
-        {
+      const body = {
         consent_id: consentId,
         categories: Object.fromEntries(Object.entries(c).map(([key, on]) => [key, !!on])),
         action,
         policy_version: decision.pv,
         source,
         language,
-          url: location.origin + location.pathname,
-        },
-        consentId,
-      );
+        url: location.origin + location.pathname, // no query string or fragment: they may carry personal data
+      };
+      server.send('/consents', body, consentId);
     }
     notify();
   }

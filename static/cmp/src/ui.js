@@ -71,8 +71,8 @@ export function createUI(o) {
     ...config.categories.map(({ key, required }) => {
       const text = t.categories[key] || { name: key };
       const input = (switches[key] = h('input', { type: 'checkbox', role: 'switch', 'aria-describedby': 'c-' + key }));
-      const locked = required || (o.gpc && key === 'marketing');
-      input.disabled = locked;
+      // Always on, or refused by Global Privacy Control: not the visitor's to switch here.
+      input.disabled = required || (o.gpc && key === 'marketing');
       input.checked = required;
       return h(
         'div',
