@@ -6,11 +6,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
-from consent.models import Category, ConsentRecord, DailyConsentStat, PendingRemoval, RollupMark, StatView
+from consent.models import Category, ConsentRecord, ConsentState, DailyConsentStat, PendingRemoval, RollupMark, StatView
 from consent.services.records import decided_categories
-from consent.services.rights import erase_visitor
+from consent.services.rights import erase_states, erase_visitor
 from consent.services.sites import site_snapshot
 from consent.services.stats import (
     action_split,
@@ -197,6 +198,25 @@ def test_erasure_takes_the_visitor_out_of_the_current_figures(site):
     assert table(consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)) == table(current)
     # Decisions over time keep counting what was decided.
     assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [3]
+
+
+def test_erasing_many_visitors_at_once_removes_each_once(site):
+    a = decide(site, "accept_all").consent_id
+    decide(site, "reject_all", consent_id=a)
+    b = decide(site, "accept_all").consent_id
+    c = decide(site, "custom", analytics=True).consent_id
+    keep = decide(site, "custom", marketing=True).consent_id
+    rollup(now=timezone.now() + LATER)
+    decide(site, "accept_all", consent_id=c)  # not rolled up yet: its counted head is the custom one
+    with transaction.atomic():
+        states = list(ConsentState.objects.select_for_update().filter(site=site, consent_id__in=[a, b, c]))
+        erase_states(site.id, states, reason="retention")
+    assert sorted(PendingRemoval.objects.values_list("action", flat=True)) == ["accept_all", "custom", "reject_all"]
+    current = consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)
+    assert [(r.decisions, r.rates["marketing"]) for r in current] == [(1, 100.0)]
+    rollup(now=timezone.now() + LATER)
+    assert table(consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)) == table(current)
+    assert ConsentRecord.objects.filter(site=site).values_list("consent_id", flat=True).get() == keep
 
 
 def test_erasing_a_visitor_not_yet_rolled_up_queues_nothing(site):

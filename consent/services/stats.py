@@ -14,6 +14,7 @@ records. Erasure takes a counted visitor out of the current figures (`PendingRem
 from __future__ import annotations
 
 import json
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -199,33 +200,48 @@ def rollup(*, now=None, settle: timedelta = SETTLE, chunk_size: int = CHUNK_SIZE
     return report
 
 
-def note_erased_record(sender, instance: ConsentRecord, origin=None, **kwargs) -> None:
-    """Before a record is erased: if it is its visitor's latest counted record, queue the
-    visitor's removal from the current figures. A deleted site takes its figures with it."""
-    deleting_records = isinstance(origin, ConsentRecord) or (
-        isinstance(origin, QuerySet) and origin.model is ConsentRecord
-    )
-    if not deleting_records:
+# The deletions already noted: pre_delete comes once per record, the work is once per delete().
+_noted: weakref.WeakSet = weakref.WeakSet()
+
+
+def note_erased_records(sender, instance: ConsentRecord, origin=None, **kwargs) -> None:
+    """Before records are erased: queue the removal from the current figures of each visitor
+    whose latest counted record goes. One pass per delete(), under the lock on the mark, so
+    that no roll-up moves it meanwhile. A deleted site takes its figures with it."""
+    if isinstance(origin, ConsentRecord):
+        deleting = ConsentRecord.objects.filter(pk=origin.pk)
+    elif isinstance(origin, QuerySet) and origin.model is ConsentRecord:
+        deleting = origin.order_by()
+    else:
         return
+    if origin in _noted:
+        return
+    _noted.add(origin)
     mark = RollupMark.objects.select_for_update().filter(name=ROLLUP_NAME).first()
-    if mark is None or instance.id > mark.last_record_id:
+    if mark is None:
         return
-    superseded = ConsentRecord.objects.filter(
-        site_id=instance.site_id, consent_id=instance.consent_id, id__gt=instance.id, id__lte=mark.last_record_id
-    ).exists()
-    if not superseded:
-        PendingRemoval.objects.create(
-            site_id=instance.site_id,
-            day=instance.created_at.astimezone(UTC).date(),
-            policy_version=instance.policy_version,
-            language=instance.language,
-            country=instance.country,
-            action=instance.action,
-            categories=instance.categories,
+    counted = mark.last_record_id
+    later = ConsentRecord.objects.filter(
+        site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__gt=OuterRef("id"), id__lte=counted
+    )
+    heads = deleting.filter(~Exists(later), id__lte=counted).values_list(
+        "site_id", "created_at", "policy_version", "language", "country", "action", "categories"
+    )
+    PendingRemoval.objects.bulk_create(
+        PendingRemoval(
+            site_id=site_id,
+            day=created_at.astimezone(UTC).date(),
+            policy_version=version,
+            language=language,
+            country=country,
+            action=action,
+            categories=categories,
         )
+        for site_id, created_at, version, language, country, action, categories in heads
+    )
 
 
-pre_delete.connect(note_erased_record, sender=ConsentRecord, dispatch_uid="stats_note_erased_record")
+pre_delete.connect(note_erased_records, sender=ConsentRecord, dispatch_uid="stats_note_erased_records")
 
 
 # Reading -------------------------------------------------------------------------------------
