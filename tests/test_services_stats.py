@@ -200,6 +200,16 @@ def test_erasure_takes_the_visitor_out_of_the_current_figures(site):
     assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [3]
 
 
+def test_an_erased_visitor_leaves_the_others_in_their_row(site):
+    erased = decide(site, "accept_all").consent_id
+    decide(site, "accept_all")
+    rollup(now=timezone.now() + LATER)
+    erase_visitor(site_snapshot(site.key), erased)
+    rollup(now=timezone.now() + LATER)
+    (row,) = DailyConsentStat.objects.filter(view="current")
+    assert (row.count, row.allowed) == (1, {"preferences": 1, "analytics": 1, "marketing": 1})
+
+
 def test_erasing_many_visitors_at_once_removes_each_once(site):
     a = decide(site, "accept_all").consent_id
     decide(site, "reject_all", consent_id=a)

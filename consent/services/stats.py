@@ -124,7 +124,7 @@ def _removal_deltas(removals: Iterable[PendingRemoval]) -> Deltas:
     deltas: Deltas = {}
     for r in removals:
         key = (r.site_id, r.day, r.policy_version, r.language, r.country, r.action)
-        allowed = {category: int(bool(on)) for category, on in r.categories.items()}
+        allowed = {c: int(on is True) for c, on in r.categories.items() if c != REQUIRED_CATEGORY}
         _merge(deltas, {key: [1, allowed]}, sign=-1)
     return deltas
 
