@@ -328,3 +328,15 @@ def test_global_privacy_control_overrides_a_stored_marketing_consent_before_anyt
     assert cookie["src"] == "gpc" and cookie["c"]["marketing"] == 0 and cookie["c"]["analytics"] == 1
     (record,) = wait_for_records(stored["id"])
     assert record.source == "gpc" and record.categories["marketing"] is False
+
+
+def test_a_sandboxed_page_without_cookies_still_gets_a_working_banner(shop, page):
+    shop.csp += "; sandbox allow-scripts"  # an opaque origin: document.cookie and localStorage throw
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_shop(page, shop)
+    assert page.evaluate("(() => { try { document.cookie; return 'cookies'; } catch { return 'none'; } })()") == "none"
+    banner(page).get_by_role("button", name="Accept all").click()
+    wait_until(lambda: len(page.evaluate("log")) == 4)
+    assert page.evaluate("CMP.isAllowed('marketing')") is True
+    assert errors == []

@@ -2,8 +2,22 @@
 // "The banner widget"), and the deletion of a withdrawn category's cookies.
 const NAME = 'cmp_consent';
 
+// Documents without cookies (sandboxed frames, about:blank) throw on document.cookie: no cookies then.
+const jar = () => {
+  try {
+    return document.cookie;
+  } catch {
+    return '';
+  }
+};
+const set = (cookie) => {
+  try {
+    document.cookie = cookie;
+  } catch {}
+};
+
 export function readDecision() {
-  const found = document.cookie.match(/(?:^|;\s*)cmp_consent=([^;]*)/);
+  const found = jar().match(/(?:^|;\s*)cmp_consent=([^;]*)/);
   try {
     const d = found && JSON.parse(decodeURIComponent(found[1]));
     return d && d.v === 1 && d.id && d.c ? d : null;
@@ -13,9 +27,9 @@ export function readDecision() {
 }
 
 export function writeDecision(decision) {
-  document.cookie = `${NAME}=${encodeURIComponent(JSON.stringify(decision))};path=/;max-age=${
-    decision.exp - decision.t
-  };samesite=lax${location.protocol === 'https:' ? ';secure' : ''}`;
+  const secure = location.protocol === 'https:' ? ';secure' : '';
+  const value = encodeURIComponent(JSON.stringify(decision));
+  set(`${NAME}=${value};path=/;max-age=${decision.exp - decision.t};samesite=lax${secure}`);
 }
 
 export const clearDecision = () => expire(NAME);
@@ -26,7 +40,7 @@ export function deleteCookies(patterns) {
   if (!patterns.length) return;
   const escaped = patterns.map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*'));
   const match = new RegExp(`^(?:${escaped.join('|')})$`);
-  for (const pair of document.cookie.split(';')) {
+  for (const pair of jar().split(';')) {
     const name = pair.split('=')[0].trim();
     if (name && name !== NAME && match.test(name)) expire(name);
   }
@@ -35,6 +49,6 @@ export function deleteCookies(patterns) {
 function expire(name) {
   const gone = `${name}=;path=/;max-age=0`;
   const labels = location.hostname.split('.');
-  document.cookie = gone;
-  for (let i = 0; i < labels.length - 1; i++) document.cookie = `${gone};domain=.${labels.slice(i).join('.')}`;
+  set(gone);
+  for (let i = 0; i < labels.length - 1; i++) set(`${gone};domain=.${labels.slice(i).join('.')}`);
 }
