@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -60,6 +61,7 @@ class PolicyVersionInline(admin.TabularInline):
     fields = ["version", "published_at", "material", "url", "summary"]
     readonly_fields = ["version", "published_at", "material"]
     can_delete = False
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request, obj=None):
         return False  # published with the "Publish a new policy version" action, numbered for you
