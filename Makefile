@@ -45,5 +45,9 @@ test-sqlite: $(VENV)/.installed
 test-postgres: $(VENV)/.installed services
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(VENV)/bin/pytest -q
 
+## bench: the API benchmark (README "Performance"): gunicorn on PostgreSQL + Redis, measured with wrk
+bench: $(VENV)/.installed services
+	$(PY) bench/check_api.py
+
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3
