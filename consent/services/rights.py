@@ -10,6 +10,7 @@ from consent.services.errors import UnknownVisitor
 from consent.services.proof import consent_digest
 from consent.services.records import state_cache_key
 from consent.services.sites import SiteSnapshot
+from consent.services.stats import note_erasure
 from consent.services.webhooks import enqueue_erasure
 
 RECORD_FIELDS = (
@@ -83,6 +84,7 @@ def erase_states(site_id: int, states: list[ConsentState], *, reason: str) -> in
         for marker, state in zip(markers, states, strict=True)
         for pk, _, prev_hash, hash_hex in by_visitor[state.consent_id]
     )
+    note_erasure(records)
     deleted, _ = records.delete()
     ConsentState.objects.filter(pk__in=[state.pk for state in states]).delete()
     return deleted

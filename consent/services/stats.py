@@ -14,7 +14,6 @@ records. Erasure takes a counted visitor out of the current figures (`PendingRem
 from __future__ import annotations
 
 import json
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
-from django.db.models.signals import pre_delete
 from django.utils import timezone
 
 from consent.models import (
@@ -179,7 +177,10 @@ def rollup(*, now=None, settle: timedelta = SETTLE, chunk_size: int = CHUNK_SIZE
         with transaction.atomic():
             mark = RollupMark.objects.select_for_update().get(name=ROLLUP_NAME)
             lo = mark.last_record_id
-            hi = max(lo, min(lo + chunk_size, end))
+            # The chunk ends at the chunk_size-th record after the mark, so gaps in the ids
+            # (erasures, sequence jumps) cost nothing.
+            nth = ConsentRecord.objects.filter(id__gt=lo, id__lte=end).order_by("id").values_list("id", flat=True)
+            hi = max(lo, next(iter(nth[chunk_size - 1 : chunk_size]), end))
             removals = list(PendingRemoval.objects.select_for_update())
             if hi == lo and not removals:
                 break
@@ -200,23 +201,11 @@ def rollup(*, now=None, settle: timedelta = SETTLE, chunk_size: int = CHUNK_SIZE
     return report
 
 
-# The deletions already noted: pre_delete comes once per record, the work is once per delete().
-_noted: weakref.WeakSet = weakref.WeakSet()
-
-
-def note_erased_records(sender, instance: ConsentRecord, origin=None, **kwargs) -> None:
-    """Before records are erased: queue the removal from the current figures of each visitor
-    whose latest counted record goes. One pass per delete(), under the lock on the mark, so
-    that no roll-up moves it meanwhile. A deleted site takes its figures with it."""
-    if isinstance(origin, ConsentRecord):
-        deleting = ConsentRecord.objects.filter(pk=origin.pk)
-    elif isinstance(origin, QuerySet) and origin.model is ConsentRecord:
-        deleting = origin.order_by()
-    else:
-        return
-    if origin in _noted:
-        return
-    _noted.add(origin)
+def note_erasure(records: QuerySet) -> None:
+    """Before these records are erased: queue the removal from the current figures of each
+    visitor whose latest counted record goes. Called by the erasure service in its transaction,
+    under the lock on the mark, so that no roll-up moves it meanwhile."""
+    deleting = records.order_by()
     mark = RollupMark.objects.select_for_update().filter(name=ROLLUP_NAME).first()
     if mark is None:
         return
@@ -239,9 +228,6 @@ def note_erased_records(sender, instance: ConsentRecord, origin=None, **kwargs) 
         )
         for site_id, created_at, version, language, country, action, categories in heads
     )
-
-
-pre_delete.connect(note_erased_records, sender=ConsentRecord, dispatch_uid="stats_note_erased_records")
 
 
 # Reading -------------------------------------------------------------------------------------
