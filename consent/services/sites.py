@@ -101,8 +101,9 @@ def create_site(*, name: str, origins: list[str], languages: list[str] | None = 
 def publish_policy(*, site: Site, material: bool = False, url: str = "", summary: str = "") -> PolicyVersion:
     """Publish the next policy version. A material one makes earlier decisions outdated."""
     with transaction.atomic():
-        # Lock the site row so that two publishers cannot take the same number.
-        Site.objects.select_for_update().get(pk=site.pk)
+        # Lock the site row so that two publishers cannot take the same number; a no-key lock,
+        # so that decisions (whose foreign key takes a share lock on it) are not held up.
+        Site.objects.select_for_update(no_key=True).get(pk=site.pk)
         latest = PolicyVersion.objects.filter(site=site).order_by("-version").first()
         version = PolicyVersion.objects.create(
             site=site,
