@@ -1,10 +1,15 @@
-"""Cache invalidation: a change to a site's configuration clears its snapshot."""
+"""Cache invalidation: a change to a site's configuration clears its snapshot; each request
+has its own memo of snapshots."""
 
+from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from consent.models import Category, PolicyVersion, Site, SiteOrigin
-from consent.services.sites import forget_site_snapshot
+from consent.services.sites import close_request_memo, forget_site_snapshot, open_request_memo
+
+request_started.connect(open_request_memo, dispatch_uid="site_snapshot_memo_open")
+request_finished.connect(close_request_memo, dispatch_uid="site_snapshot_memo_close")
 
 
 @receiver([post_save, post_delete], sender=Site)
