@@ -47,6 +47,7 @@ test-postgres: $(VENV)/.installed services
 
 ## bench: the API benchmark (README "Performance"): gunicorn on PostgreSQL + Redis, measured with wrk
 bench: $(VENV)/.installed services
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(PY) bench/check_api.py
 
 clean:
