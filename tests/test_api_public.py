@@ -159,3 +159,17 @@ def test_public_endpoints_are_throttled_per_ip(api):
     statuses = [api.http.get(api.base + "/config").status_code for _ in range(125)]
     assert statuses[:100] == [200] * 100
     assert statuses[-1] == 429
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/consents/{id}/forget"), ("get", "/consents/{id}/receipt"), ("post", "/impressions")],
+)
+def test_every_browser_endpoint_refuses_a_foreign_origin(api, method, path):
+    visitor = api.decide(action="accept_all")["consent_id"]
+    foreign = getattr(api.http, method)(api.base + path.format(id=visitor), headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403, foreign.text
+    assert "not registered" in foreign.json()["error"]["message"]
+    assert ConsentRecord.objects.filter(consent_id=visitor).exists()
+    own = getattr(api.http, method)(api.base + path.format(id=visitor), headers=ORIGIN)
+    assert own.status_code in (200, 204), own.text

@@ -5,11 +5,10 @@ import re
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from consent.api.client_info import client_country
-from consent.api.cors import origin_allowed
+from consent.api.cors import RegisteredOrigin
 from consent.api.parsers import LimitedJSONParser
 from consent.api.views import PublicView, errors
 from consent.services.stats import record_impression
@@ -34,6 +33,7 @@ class ImpressionSerializer(serializers.Serializer):
 
 class ImpressionView(PublicView):
     parser_classes = [LimitedJSONParser, PlainTextJSONParser]
+    permission_classes = [RegisteredOrigin]
 
     @extend_schema(
         summary="Count a banner shown",
@@ -41,9 +41,6 @@ class ImpressionView(PublicView):
         responses={204: OpenApiResponse(description="Counted."), **errors(400, 403, 404, 413, 429)},
     )
     def post(self, request, site_key):
-        origin = request.headers.get("Origin")
-        if origin and not origin_allowed(site_key, origin):
-            raise PermissionDenied(f"The origin {origin} is not registered for this site.")
         impression = ImpressionSerializer(data=request.data)
         impression.is_valid(raise_exception=True)
         record_impression(

@@ -1,19 +1,18 @@
 """The visitor's signed receipt of their latest decision (public: the widget offers it)."""
 
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
-from consent.api.cors import origin_allowed
+from consent.api.cors import RegisteredOrigin
 from consent.api.views import PublicView, errors
 from consent.services.receipts import receipt
 
 
 class ReceiptView(PublicView):
     """The consent id, a random UUID only the visitor's browser holds, is what proves it is theirs."""
+
+    permission_classes = [RegisteredOrigin]
 
     @extend_schema(
         summary="A signed receipt of my latest decision",
@@ -25,11 +24,4 @@ class ReceiptView(PublicView):
         responses={200: OpenApiTypes.OBJECT, **errors(403, 404, 429)},
     )
     def get(self, request, site_key, consent_id):
-        origin = request.headers.get("Origin")
-        if origin and not origin_allowed(site_key, origin):
-            raise PermissionDenied(f"The origin {origin} is not registered for this site.")
-        try:
-            visitor = uuid.UUID(consent_id)
-        except ValueError:
-            raise NotFound("A consent id is a UUID.") from None
-        return Response(receipt(self.site, visitor))
+        return Response(receipt(self.site, self.consent_id()))

@@ -47,6 +47,12 @@ class SiteView(APIView):
         self.site = site_snapshot(kwargs["site_key"])
         super().initial(request, *args, **kwargs)
 
+    def consent_id(self) -> uuid.UUID:
+        try:
+            return uuid.UUID(self.kwargs["consent_id"])
+        except ValueError:
+            raise NotFound("A consent id is a UUID, e.g. 2f1d3c4e-5b6a-4789-8abc-def012345678.") from None
+
 
 class PublicView(SiteView):
     """Called from visitors' browsers: no key, throttled per IP, CORS per site."""
@@ -61,12 +67,6 @@ class ServerView(SiteView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasSiteApiKey]
-
-    def consent_id(self) -> uuid.UUID:
-        try:
-            return uuid.UUID(self.kwargs["consent_id"])
-        except ValueError:
-            raise NotFound("A consent id is a UUID, e.g. 2f1d3c4e-5b6a-4789-8abc-def012345678.") from None
 
 
 class ConfigView(PublicView):
@@ -200,17 +200,15 @@ class ForgetView(PublicView):
     """The widget's "forget me": the visitor erases their own decisions. The consent id, a
     random UUID only their browser holds, is what proves it is theirs."""
 
+    permission_classes = [RegisteredOrigin]
+
     @extend_schema(
         summary="Erase my decisions (from the banner)",
         request=None,
         responses={200: s.ErasedSerializer, **errors(403, 404, 429)},
     )
     def post(self, request, site_key, consent_id):
-        try:
-            visitor = uuid.UUID(consent_id)
-        except ValueError:
-            raise NotFound("A consent id is a UUID.") from None
-        return Response({"consent_id": consent_id, "erased_records": erase_visitor(self.site, visitor)})
+        return Response({"consent_id": consent_id, "erased_records": erase_visitor(self.site, self.consent_id())})
 
 
 class PolicyListView(PublicView):
