@@ -26,6 +26,11 @@ GENESIS = "0" * 64
 SETTLE_SECONDS = 60
 
 
+def canonical_hash(content: list) -> str:
+    """SHA-256 of compact JSON: one canonical form for everything the proof hashes."""
+    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+
+
 def record_hash(record: ConsentRecord, *, site_key: str) -> str:
     """SHA-256 over the record's content and its predecessor's hash, in a canonical form."""
     content = [
@@ -43,7 +48,7 @@ def record_hash(record: ConsentRecord, *, site_key: str) -> str:
         record.country,
         record.created_at.astimezone(UTC).isoformat(),
     ]
-    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+    return canonical_hash(content)
 
 
 def derived_key(purpose: str) -> bytes:
@@ -79,7 +84,7 @@ def checkpoint_hash(checkpoint: ProofCheckpoint, *, site_key: str) -> str:
         checkpoint.merkle_root,
         checkpoint.sealed_at.astimezone(UTC).isoformat(),
     ]
-    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode()).hexdigest()
+    return canonical_hash(content)
 
 
 def checkpoint_signature(checkpoint_hash_hex: str) -> str:
