@@ -90,6 +90,18 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several threads or workers write at once: WAL lets readers go on beside a writer, IMMEDIATE
+    # takes the write lock when a transaction starts (a deferred one that later writes can fail
+    # at once with "database is locked", which no timeout helps), and the busy timeout waits.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # The tests' database is a file too, so that the live servers' threads meet the same locking
+    # as production (an in-memory database shared between threads answers "table is locked").
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -99,16 +111,16 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "cmp",
             "OPTIONS": {
-                # Redis is an accelerator, never a dependency: when it is down, reads miss,
-                # writes are dropped, the database answers, and the failure is logged.
+                # Redis is an accelerator, never a dependency: when it is down, the database
+                # answers. consent.cache keeps what it caches coherent through an outage and logs
+                # the outage once; the throttle's counts are the only other use.
                 "IGNORE_EXCEPTIONS": True,
                 "SOCKET_CONNECT_TIMEOUT": 0.2,
                 "SOCKET_TIMEOUT": 0.2,
             },
         }
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-    DJANGO_REDIS_LOGGER = "consent.cache"
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -166,6 +178,9 @@ CMP_MAX_BODY_BYTES = int(os.environ.get("CMP_MAX_BODY_BYTES", str(16 * 1024)))
 CMP_TRUSTED_PROXY_COUNT = int(os.environ.get("CMP_TRUSTED_PROXY_COUNT", "0"))
 # Header a CDN sets with the visitor's country (e.g. HTTP_CF_IPCOUNTRY); empty: none.
 CMP_COUNTRY_HEADER = os.environ.get("CMP_COUNTRY_HEADER", "")
+# How stale this process's view of the cache epoch may be (consent.cache): each process re-reads
+# it that often, and a change whose invalidation missed Redis waits that long before it answers.
+CMP_CACHE_EPOCH_SECONDS = float(os.environ.get("CMP_CACHE_EPOCH_SECONDS", "0.25"))
 # Public base URL of this server, used in the widget to reach the API (default: from the request).
 CMP_PUBLIC_URL = os.environ.get("CMP_PUBLIC_URL", "").rstrip("/")
 

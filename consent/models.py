@@ -542,3 +542,16 @@ class ConfigChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username}: {self.action} {self.target}"
+
+
+class CacheEpoch(models.Model):
+    """One row: the generation of the shared cache (consent.cache). A change whose invalidation
+    could not reach the cache moves it on, and every process then ignores what was cached before."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "cache epoch"
+
+    def __str__(self) -> str:
+        return f"cache epoch {self.value}"

@@ -166,12 +166,13 @@ def test_each_category_change_is_an_event(site):
     assert len({e["id"] for e in events}) == 4
 
 
-def test_a_decision_again_after_an_outdating_policy_is_an_opt_in(site):
+def test_a_decision_again_after_an_outdating_policy_is_an_opt_in(site, django_capture_on_commit_callbacks):
     from consent.services.sites import publish_policy
 
     endpoint, _ = create_endpoint(site=site, url="http://127.0.0.1:9/")
     visitor = decide(site, marketing=True).consent_id
-    publish_policy(site=site, material=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_policy(site=site, material=True)
     decide(site, consent_id=visitor, policy_version=2, marketing=True)
     assert [e["changes"][0]["event"] for e in payloads(endpoint)] == ["opt_in", "opt_in"]
 

@@ -44,9 +44,10 @@ def test_compressed_cacheable_and_revalidated(client, site):
     assert again.status_code == 304
 
 
-def test_a_policy_change_reaches_the_widget(client, site):
+def test_a_policy_change_reaches_the_widget(client, site, django_capture_on_commit_callbacks):
     before = client.get(f"/cmp/{site.key}.js")
-    publish_policy(site=site, material=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_policy(site=site, material=True)
     after = client.get(f"/cmp/{site.key}.js", HTTP_IF_NONE_MATCH=before["ETag"])
     assert after.status_code == 200 and after["ETag"] != before["ETag"]
     assert inlined_config(after.content)["policy"]["required"] == 2

@@ -3,8 +3,6 @@ public endpoints from a browser."""
 
 import re
 
-from corsheaders.signals import check_request_enabled
-from django.dispatch import receiver
 from rest_framework.permissions import BasePermission
 
 from consent.models import normalise_origin
@@ -23,8 +21,8 @@ def origin_allowed(site_key: str, origin: str) -> bool:
         return False
 
 
-@receiver(check_request_enabled)
 def cors_allow_site_origins(sender, request, **kwargs):
+    """django-cors-headers asks this (connected in ConsentConfig.ready) for every request."""
     match = PUBLIC_PATH.match(request.path)
     origin = request.headers.get("Origin")
     return bool(match and origin and origin_allowed(match["site_key"], origin))

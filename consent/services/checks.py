@@ -4,15 +4,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 
+from consent import cache
 from consent.models import REQUIRED_CATEGORY, Action, ConsentState
-from consent.services.errors import InvalidDecision, UnknownCategory
-from consent.services.records import state_cache_key
-from consent.services.sites import SiteSnapshot, api_key_cache_key, api_key_touch_key, hash_api_key, site_cache_key
+from consent.services.errors import InvalidDecision, UnknownCategory, UnknownSite
+from consent.services.sites import (
+    SiteSnapshot,
+    hash_api_key,
+    load_key_owner,
+    load_snapshot,
+    note_key_used,
+)
 
-STATE_CACHE_SECONDS = 3600
 MAX_BATCH = 1000
 # Cached in place of a state for a visitor who never decided, so that repeated checks of
 # unknown ids also skip the database. A decision deletes it.
@@ -51,15 +55,16 @@ def _to_current(site: SiteSnapshot, consent_id, cached: tuple, now: datetime) ->
 
 def current_consent(site: SiteSnapshot, consent_id) -> CurrentConsent | None:
     """The visitor's current decision with its status, or None if they never decided."""
-    return _current(site, consent_id, cache.get(state_cache_key(site.id, consent_id)))
+    cached = cache.get_or_load(cache.state_name(site.id, consent_id), lambda: _load_state(site.id, consent_id))
+    return _current(site, consent_id, cached)
 
 
-def _current(site: SiteSnapshot, consent_id, cached: tuple | str | None) -> CurrentConsent | None:
-    """The current decision from what the cache held (None: nothing), else from the database."""
-    if cached is None:
-        state = ConsentState.objects.filter(site_id=site.id, consent_id=consent_id).first()
-        cached = _cached_state(state) if state else NO_DECISION
-        cache.set(state_cache_key(site.id, consent_id), cached, STATE_CACHE_SECONDS)
+def _load_state(site_id: int, consent_id) -> tuple | str:
+    state = ConsentState.objects.filter(site_id=site_id, consent_id=consent_id).first()
+    return _cached_state(state) if state else NO_DECISION
+
+
+def _current(site: SiteSnapshot, consent_id, cached: tuple | str) -> CurrentConsent | None:
     if cached == NO_DECISION:
         return None
     return _to_current(site, consent_id, cached, timezone.now())
@@ -90,29 +95,44 @@ _site_ids: dict[str, int] = {}
 
 
 def check_with_api_key(*, site_key: str, token: str, consent_id: uuid.UUID, key: str) -> tuple[bool, str] | None:
-    """The check of an API request in one cache round trip: site, key, its last use and state.
+    """The check of an API request without DRF: site, key, its last use and the visitor's state in
+    one cache round trip, and whatever missed from the database.
 
-    Answers only when the site and the key are cached, the key is active and the site's own,
-    its last_used_at needs no write, and the category exists; a state not cached yet is read
-    from the database as in check_category. Otherwise None: the caller then takes the full path,
-    which loads what is missing and gives the right error.
+    Answers only when the site exists, the key is active and the site's own, and the category
+    exists; otherwise None, and the caller takes the full path, which gives the right error.
     """
     key_hash = hash_api_key(token)
-    site_name, owner_name, touch_name = (
-        site_cache_key(site_key),
-        api_key_cache_key(key_hash),
-        api_key_touch_key(key_hash),
-    )
+    names = {"site": cache.site_name(site_key), "owner": cache.api_key_name(key_hash)}
     site_id = _site_ids.get(site_key)
-    state_name = state_cache_key(site_id, consent_id) if site_id is not None else None
-    found = cache.get_many([site_name, owner_name, touch_name] + ([state_name] if state_name else []))
-    site, owner = found.get(site_name), found.get(owner_name)
-    if not (site and owner and touch_name in found and owner.site_id == site.id and key in site.categories):
+    if site_id is not None:
+        names["state"] = cache.state_name(site_id, consent_id)
+    touch = cache.touch_name(key_hash)
+    found = cache.fetch(list(names.values()), flags=[touch])
+    loaded = {}
+    site = found.get(names["site"])
+    if site is cache.MISSING:
+        try:
+            site = loaded[names["site"]] = load_snapshot(site_key)
+        except UnknownSite:
+            return None
+    owner = found.get(names["owner"])
+    if owner is cache.MISSING:
+        owner = loaded[names["owner"]] = load_key_owner(key_hash)
+    if not (owner and owner.site_id == site.id and key in site.categories):
+        found.store(loaded)
         return None
+    if touch in found.due:
+        note_key_used(owner)
     if site_id != site.id:
+        # First check of this site in this process: its state was not part of the read.
         _site_ids[site_key] = site.id
-        state_name = None
-    return _allowed(_current(site, consent_id, found.get(state_name) if state_name else None), key)
+        found.store(loaded)
+        return _allowed(current_consent(site, consent_id), key)
+    state = found.get(names["state"])
+    if state is cache.MISSING:
+        state = loaded[names["state"]] = _load_state(site.id, consent_id)
+    found.store(loaded)
+    return _allowed(_current(site, consent_id, state), key)
 
 
 def check_many(site: SiteSnapshot, consent_ids: list, keys: list[str] | None = None) -> dict[str, dict[str, bool]]:
@@ -123,9 +143,10 @@ def check_many(site: SiteSnapshot, consent_ids: list, keys: list[str] | None = N
     unknown = sorted(set(keys) - set(site.categories))
     if unknown:
         raise UnknownCategory(f"The site has no categories {', '.join(unknown)}.")
-    cache_keys = {state_cache_key(site.id, cid): cid for cid in consent_ids}
-    found = {cache_keys[k]: v for k, v in cache.get_many(list(cache_keys)).items()}
-    missing = [cid for cid in consent_ids if cid not in found]
+    names = {cache.state_name(site.id, cid): cid for cid in consent_ids}
+    fetched = cache.fetch(list(names))
+    found = {cid: fetched.get(name) for name, cid in names.items()}
+    missing = [cid for cid, value in found.items() if value is cache.MISSING]
     if missing:
         loaded = {
             state.consent_id: _cached_state(state)
@@ -133,7 +154,7 @@ def check_many(site: SiteSnapshot, consent_ids: list, keys: list[str] | None = N
         }
         for cid in missing:
             found[cid] = loaded.get(cid, NO_DECISION)
-        cache.set_many({state_cache_key(site.id, cid): found[cid] for cid in missing}, STATE_CACHE_SECONDS)
+        fetched.store({cache.state_name(site.id, cid): found[cid] for cid in missing})
     now = timezone.now()
     results = {}
     for cid in consent_ids:

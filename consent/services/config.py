@@ -1,26 +1,14 @@
 """The banner's configuration: what the widget needs to show itself, in one JSON object."""
 
-from django.core.cache import cache
-
+from consent import cache
 from consent.models import Site
 from consent.services.defaults import BANNER_TEXTS
 from consent.services.errors import UnknownSite
 
-CONFIG_CACHE_SECONDS = 300
-
-
-def config_cache_key(site_key: str) -> str:
-    return f"config:{site_key}"
-
 
 def banner_config(site_key: str) -> dict:
-    """The site's banner config, cached; any change to the site clears it (consent.signals)."""
-    key = config_cache_key(site_key)
-    config = cache.get(key)
-    if config is None:
-        config = _build(site_key)
-        cache.set(key, config, CONFIG_CACHE_SECONDS)
-    return config
+    """The site's banner config, cached; any change to the site clears it (ConsentConfig.ready)."""
+    return cache.get_or_load(cache.config_name(site_key), lambda: _build(site_key))
 
 
 def _build(site_key: str) -> dict:

@@ -4,10 +4,10 @@ import ipaddress
 import uuid
 from collections.abc import Mapping
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from consent import cache
 from consent.models import REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
 from consent.services.errors import InvalidDecision
 from consent.services.proof import GENESIS, record_hash
@@ -44,10 +44,6 @@ def decided_categories(site: SiteSnapshot, action: str, choices: Mapping[str, bo
         decided = {key: choices.get(key) is True for key in site.categories}
     decided[REQUIRED_CATEGORY] = True
     return decided
-
-
-def state_cache_key(site_id: int, consent_id) -> str:
-    return f"state:{site_id}:{consent_id}"
 
 
 def record_decision(
@@ -112,7 +108,7 @@ def record_decision(
             record.pk = None
             if attempt:
                 raise
-    transaction.on_commit(lambda: cache.delete(state_cache_key(site.id, record.consent_id)))
+    cache.visitors_changed(site.id, [record.consent_id])
     return record
 
 

@@ -5,13 +5,11 @@ visitor leaving an erasure marker. Finished webhook deliveries are kept for a mo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from consent.models import ConsentState, Site, WebhookDelivery
-from consent.services.records import state_cache_key
 from consent.services.rights import erase_states
 from consent.services.webhooks import prune_deliveries
 
@@ -55,7 +53,6 @@ def purge(*, now: datetime | None = None, dry_run: bool = False, batch_size: int
                 with transaction.atomic():
                     states = list(due.select_for_update().filter(pk__in=chosen).order_by("pk"))
                     done.records += erase_states(site.id, states, reason="retention")
-                cache.delete_many([state_cache_key(site.id, state.consent_id) for state in states])
                 done.visitors += len(states)
                 report.batches += 1
         report.visitors += done.visitors

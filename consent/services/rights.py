@@ -1,14 +1,13 @@
 """The visitor's rights: access and portability (history, export) and erasure."""
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from consent import cache
 from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker
 from consent.services.checks import current_consent
 from consent.services.errors import UnknownVisitor
 from consent.services.proof import consent_digest
-from consent.services.records import state_cache_key
 from consent.services.sites import SiteSnapshot
 from consent.services.stats import note_erasure
 from consent.services.webhooks import enqueue_erasure
@@ -55,7 +54,6 @@ def erase_visitor(site: SiteSnapshot, consent_id, *, reason: str = "erasure") ->
         deleted = erase_states(site.id, [state], reason=reason)
         if reason == "erasure":
             enqueue_erasure(site, consent_id)
-    transaction.on_commit(lambda: cache.delete(state_cache_key(site.id, consent_id)))
     return deleted
 
 
@@ -87,4 +85,5 @@ def erase_states(site_id: int, states: list[ConsentState], *, reason: str) -> in
     note_erasure(records)
     deleted, _ = records.delete()
     ConsentState.objects.filter(pk__in=[state.pk for state in states]).delete()
+    cache.visitors_changed(site_id, by_visitor)
     return deleted

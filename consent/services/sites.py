@@ -3,15 +3,14 @@
 import hashlib
 import hmac
 import secrets
-import threading
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from consent import cache
 from consent.models import (
     BUILTIN_CATEGORIES,
     REQUIRED_CATEGORY,
@@ -23,11 +22,6 @@ from consent.models import (
 )
 from consent.services.defaults import default_category_patterns, default_category_texts
 from consent.services.errors import UnknownSite
-
-SITE_CACHE_SECONDS = 300
-API_KEY_CACHE_SECONDS = 300
-# last_used_at is written at most this often per key, never once per request.
-API_KEY_TOUCH_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -44,39 +38,18 @@ class SiteSnapshot:
     required_version: int
 
 
-def site_cache_key(site_key: str) -> str:
-    return f"site:{site_key}"
-
-
-# Within one request the snapshot is read once: CORS, the Origin permission and the view all
-# ask for it, and each cache round trip costs about a millisecond of CPU.
-_request = threading.local()
-
-
-def open_request_memo(**kwargs) -> None:
-    _request.snapshots = {}
-
-
-def close_request_memo(**kwargs) -> None:
-    _request.snapshots = None
-
-
 def site_snapshot(site_key: str) -> SiteSnapshot:
     """The site's snapshot from the cache, else from the database. Raises UnknownSite."""
-    memo = getattr(_request, "snapshots", None)
+    memo = cache.request_memo()
     if memo is not None and site_key in memo:
         return memo[site_key]
-    key = site_cache_key(site_key)
-    snapshot = cache.get(key)
-    if snapshot is None:
-        snapshot = _load_snapshot(site_key)
-        cache.set(key, snapshot, SITE_CACHE_SECONDS)
+    snapshot = cache.get_or_load(cache.site_name(site_key), lambda: load_snapshot(site_key))
     if memo is not None:
         memo[site_key] = snapshot
     return snapshot
 
 
-def _load_snapshot(site_key: str) -> SiteSnapshot:
+def load_snapshot(site_key: str) -> SiteSnapshot:
     site = Site.objects.filter(key=site_key).only("id", "key", "consent_lifetime_days").first()
     if site is None:
         raise UnknownSite(f"No site has the key {site_key!r}.")
@@ -90,13 +63,6 @@ def _load_snapshot(site_key: str) -> SiteSnapshot:
         current_version=versions.aggregate(v=Max("version"))["v"] or 0,
         required_version=versions.filter(material=True).aggregate(v=Max("version"))["v"] or 0,
     )
-
-
-def forget_site_snapshot(site_key: str) -> None:
-    """Clear everything cached from the site's configuration: snapshot, banner config, widget."""
-    cache.delete_many([site_cache_key(site_key), f"config:{site_key}", f"widget:{site_key}"])
-    if getattr(_request, "snapshots", None):
-        _request.snapshots.pop(site_key, None)
 
 
 def create_site(*, name: str, origins: list[str], languages: list[str] | None = None, policy_url: str = "") -> Site:
@@ -146,15 +112,6 @@ def hash_api_key(token: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def api_key_cache_key(key_hash: str) -> str:
-    return f"apikey:{key_hash}"
-
-
-def api_key_touch_key(key_hash: str) -> str:
-    """Present while the key's last_used_at is recent enough not to be written again."""
-    return f"apikey-used:{key_hash}"
-
-
 def create_api_key(*, site: Site, name: str = "default") -> tuple[ApiKey, str]:
     """A new key for the site. Returns the stored key and the token, which is shown only once."""
     token = "cmp_" + secrets.token_urlsafe(32)
@@ -163,9 +120,9 @@ def create_api_key(*, site: Site, name: str = "default") -> tuple[ApiKey, str]:
 
 
 def revoke_api_key(api_key: ApiKey) -> None:
+    """The key stops working for every process once this commits (its save clears the cache)."""
     api_key.revoked_at = timezone.now()
     api_key.save(update_fields=["revoked_at"])
-    cache.delete(api_key_cache_key(api_key.key_hash))
 
 
 @dataclass(frozen=True)
@@ -174,17 +131,23 @@ class KeyOwner:
     site_id: int
 
 
+def load_key_owner(key_hash: str) -> KeyOwner | bool:
+    """The active key with this hash, or False."""
+    row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values("id", "site_id").first()
+    return KeyOwner(key_id=row["id"], site_id=row["site_id"]) if row else False
+
+
+def note_key_used(owner: KeyOwner) -> None:
+    # last_used_at is written at most every few minutes per key, never once per request.
+    ApiKey.objects.filter(pk=owner.key_id).update(last_used_at=timezone.now())
+
+
 def authenticate_api_key(token: str) -> KeyOwner | None:
     """The active key behind a token, or None. Cached; revocation clears the cache entry."""
     key_hash = hash_api_key(token)
-    cache_key = api_key_cache_key(key_hash)
-    owner = cache.get(cache_key)
-    if owner is None:
-        row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values("id", "site_id").first()
-        owner = KeyOwner(key_id=row["id"], site_id=row["site_id"]) if row else False
-        cache.set(cache_key, owner, API_KEY_CACHE_SECONDS)
+    owner = cache.get_or_load(cache.api_key_name(key_hash), lambda: load_key_owner(key_hash))
     if not owner:
         return None
-    if cache.add(api_key_touch_key(key_hash), 1, API_KEY_TOUCH_SECONDS):
-        ApiKey.objects.filter(pk=owner.key_id).update(last_used_at=timezone.now())
+    if cache.touch_due(cache.touch_name(key_hash)):
+        note_key_used(owner)
     return owner

@@ -17,12 +17,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
+from consent import cache
 from consent.models import (
     REQUIRED_CATEGORY,
     Action,
@@ -46,7 +44,6 @@ BACKOFF_CAP_SECONDS = 6 * 3600
 # A claimed delivery whose worker died is retried after this long.
 LEASE_SECONDS = 120
 TIMEOUT_SECONDS = 10
-ENDPOINTS_CACHE_SECONDS = 300
 
 
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
@@ -74,24 +71,14 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return endpoint_secret(endpoint)
 
 
-def _endpoints_cache_key(site_id: int) -> str:
-    return f"webhooks:{site_id}"
-
-
-@receiver([post_save, post_delete], sender=WebhookEndpoint)
-def _endpoint_changed(sender, instance, **kwargs):
-    cache.delete(_endpoints_cache_key(instance.site_id))
-
-
 def _active_endpoints(site_id: int) -> list[tuple[int, frozenset, frozenset]]:
     """(id, categories, events) of the site's active endpoints, cached: read on every decision."""
-    key = _endpoints_cache_key(site_id)
-    endpoints = cache.get(key)
-    if endpoints is None:
+
+    def load():
         rows = WebhookEndpoint.objects.filter(site_id=site_id, active=True).values_list("id", "categories", "events")
-        endpoints = [(pk, frozenset(cats), frozenset(events)) for pk, cats, events in rows]
-        cache.set(key, endpoints, ENDPOINTS_CACHE_SECONDS)
-    return endpoints
+        return [(pk, frozenset(cats), frozenset(events)) for pk, cats, events in rows]
+
+    return cache.get_or_load(cache.webhooks_name(site_id), load)
 
 
 def _unix(moment: datetime) -> int:

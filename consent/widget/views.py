@@ -4,13 +4,12 @@ import gzip
 import hashlib
 import json
 import secrets
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import brotli
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.cache import cache as django_cache
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
@@ -22,7 +21,6 @@ from consent.services.errors import UnknownSite
 
 BUNDLE = Path(settings.BASE_DIR) / "static" / "cmp" / "cmp.js"
 PLACEHOLDER = "__CMP_CONFIG__"
-WIDGET_CACHE_SECONDS = 300
 # Browsers and CDNs keep it 5 minutes and may serve it stale for a day while refetching,
 # so a configuration change reaches visitors within minutes without a blocking request.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
@@ -43,20 +41,20 @@ def widget_source(config: dict) -> str:
 
 
 def render_widget(site_key: str, base: str) -> dict:
-    """The script and its compressed forms, cached per site until its configuration changes."""
-    key = f"widget:{site_key}"
-    rendered = django_cache.get(key)
-    if rendered is None or rendered["base"] != base:
-        body = widget_source({**banner_config(site_key), "api": base}).encode("utf-8")
-        rendered = {
-            "base": base,
-            "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            "identity": body,
-            "gzip": gzip.compress(body, compresslevel=9, mtime=0),
-            "br": brotli.compress(body, quality=11),
-        }
-        django_cache.set(key, rendered, WIDGET_CACHE_SECONDS)
-    return rendered
+    """The script and its compressed forms for the site's current configuration."""
+    return compressed(widget_source({**banner_config(site_key), "api": base}).encode("utf-8"))
+
+
+@lru_cache(maxsize=256)
+def compressed(body: bytes) -> dict:
+    """The body, its ETag and its compressed forms. Kept per process by the body itself, so an entry
+    can never be out of date: a changed configuration is another body."""
+    return {
+        "etag": '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        "identity": body,
+        "gzip": gzip.compress(body, compresslevel=9, mtime=0),
+        "br": brotli.compress(body, quality=11),
+    }
 
 
 def _encoding(request) -> str:

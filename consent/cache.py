@@ -1,0 +1,408 @@
+"""The coherent cache: the one place where anything mutable is kept between requests.
+
+A cache here is an accelerator that can never make an answer older than the database. Once a
+change has committed, every later answer of every process reflects it.
+
+What is cached (names below the prefix `<KEY_PREFIX>:coherent:`), each for `TTL_SECONDS` (1 h):
+
+    site:<site_key>                 SiteSnapshot        Site, SiteOrigin, Category, PolicyVersion saved or
+                                                        deleted (ConsentConfig.ready)
+    config:<site_key>               the banner config   the same
+    apikey:<key_hash>               KeyOwner or False   ApiKey saved or deleted (revocation; ConsentConfig.ready)
+    state:<site_id>:<consent_id>    the visitor's state record_decision, erase_visitor, purge
+                                    or NO_DECISION
+    webhooks:<site_id>              active endpoints    WebhookEndpoint saved or deleted (ConsentConfig.ready)
+
+Beside them, `touch:<key_hash>` (5 min, a plain flag) only limits how often an API key's
+`last_used_at` is written; it decides no answer.
+
+How it stays true, in every deployment:
+
+1. Only a shared cache holds these entries (Redis, `REDIS_URL`). Django's local-memory cache is
+   each process's own, and no other process (another worker, a management command) could clear
+   it, so without Redis nothing is cached: every request reads the database.
+2. Invalidation deletes the entries, after the commit (`transaction.on_commit`), never inside it.
+3. Leases close the race between a reader and a writer. A read that misses leaves a lease in the
+   entry's place, in the same round trip; the reader then loads from the database and stores its
+   value only if its lease is still there. A commit's delete removes the lease, so a reader that
+   loaded before a commit cannot store the old value after it.
+4. An epoch covers a delete that could not reach Redis (an outage, a cut connection, a timeout).
+   Every entry is stored with the epoch it was loaded under, and the epoch's truth is a row in the
+   database (`CacheEpoch`). The writer whose delete failed moves that row on and waits
+   `EPOCH_SECONDS` before it answers; every process re-reads the epoch at least every
+   `EPOCH_SECONDS` (and at once after any Redis error), and takes an entry of an older epoch for a
+   miss. So once a change is answered, no process can serve what it missed.
+5. Redis down or slow: reads answer from the database (fail-closed stays fail-closed), and after an
+   error Redis is left alone for `PAUSE_SECONDS`. The outage is logged once when it starts and once
+   when it ends, per process, never per call.
+
+What it costs: a cached read is one Redis round trip (a Lua script); a miss adds one to store the
+value; a change adds one delete; the epoch is one indexed read per process every `EPOCH_SECONDS`.
+While Redis is unreachable, each change waits `EPOCH_SECONDS` (0.25 s by default) before it answers.
+"""
+
+import logging
+import pickle
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+logger = logging.getLogger("consent.cache")
+
+TTL_SECONDS = 3600
+# A lease outlives any database read that a reader makes between taking it and storing its value;
+# if the reader dies, others read the database until it expires.
+LEASE_MILLISECONDS = 10_000
+# After a Redis error the database answers alone for this long, so that a Redis that hangs does
+# not cost every request a socket timeout.
+PAUSE_SECONDS = 1.0
+TOUCH_SECONDS = 300
+
+
+def epoch_seconds() -> float:
+    return settings.CMP_CACHE_EPOCH_SECONDS
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+# Both run inside Redis, so each is one round trip and sees no other client between its steps.
+# READ: for each entry, its value; or, where it is missing or of an older epoch, our lease, set in
+# its place. Then, for each flag, whether it was set now (it was absent).
+_READ = """
+local flags = tonumber(ARGV[4])
+local entries = #KEYS - flags
+local epoch = tonumber(ARGV[3])
+local out = {}
+for i = 1, entries do
+  local value = redis.call('GET', KEYS[i])
+  local stored_epoch = value and tonumber(string.match(value, '^(%d+)|'))
+  if value and (stored_epoch == nil or stored_epoch >= epoch) then
+    out[i] = value
+  else
+    redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+    out[i] = ARGV[1]
+  end
+end
+for i = entries + 1, #KEYS do
+  out[i] = redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[5]) and '1' or ''
+end
+return out
+"""
+# STORE: each value only where our lease still stands.
+_STORE = """
+local stored = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[2])
+    stored = stored + 1
+  end
+end
+return stored
+"""
+
+
+class _Process:
+    """What this process knows: the epoch and when it was read, Redis's health, the client."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.epoch = 0
+        self.epoch_read_at = float("-inf")
+        self.paused_until = float("-inf")
+        self.outage = False
+        self.client = None
+        self.scripts = None
+        self.prefix = ""
+        self.configured = None  # the CACHES setting the client was made for
+
+
+_process = _Process()
+_thread = threading.local()
+
+
+def reset(**kwargs) -> None:
+    """Forget the client and the epoch (settings changed, e.g. in tests)."""
+    global _process
+    _process = _Process()
+
+
+def _redis():
+    """The Redis client, or None when no shared cache is configured."""
+    caches = settings.CACHES
+    if _process.configured is not caches:
+        with _process.lock:
+            config = caches["default"]
+            client = None
+            if config["BACKEND"].startswith("django_redis."):
+                from django_redis import get_redis_connection
+
+                client = get_redis_connection("default")
+                _process.scripts = (client.register_script(_READ), client.register_script(_STORE))
+            _process.prefix = f"{config.get('KEY_PREFIX', '')}:coherent:"
+            _process.client = client
+            _process.configured = caches
+    if _process.client is None or time.monotonic() < _process.paused_until:
+        return None
+    return _process.client
+
+
+def is_shared() -> bool:
+    """Whether entries are kept at all (a shared cache is configured)."""
+    _redis()
+    return _process.client is not None
+
+
+def _failed(error: Exception) -> None:
+    _process.paused_until = time.monotonic() + PAUSE_SECONDS
+    _process.epoch_read_at = float("-inf")  # another process may have moved it meanwhile
+    if not _process.outage:
+        _process.outage = True
+        logger.warning("Redis is unreachable (%s): answering from the database until it is back.", error)
+
+
+def _succeeded() -> None:
+    if _process.outage:
+        _process.outage = False
+        logger.warning("Redis is back: the cache is in use again.")
+
+
+def _current_epoch() -> int:
+    if time.monotonic() - _process.epoch_read_at >= epoch_seconds():
+        from consent.models import CacheEpoch
+
+        started = time.monotonic()
+        value = CacheEpoch.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+        _process.epoch, _process.epoch_read_at = value, started
+    return _process.epoch
+
+
+def _lease_token() -> bytes:
+    """This request's lease (a new one per request, see open_request)."""
+    token = getattr(_thread, "lease", None)
+    if token is None:
+        token = _thread.lease = b"L|" + secrets.token_hex(8).encode()
+    return token
+
+
+class Fetched:
+    """What one read found: values by name, and the leases it holds for the names it missed."""
+
+    def __init__(self, values: dict, leased: set, epoch: int, due: set):
+        self.values = values
+        self.leased = leased
+        self.epoch = epoch
+        self.due = due
+
+    def get(self, name: str):
+        return self.values.get(name, MISSING)
+
+    def store(self, loaded: dict) -> None:
+        """Keep what was loaded from the database, where this read's lease still stands."""
+        names = [name for name in loaded if name in self.leased]
+        client = _redis()
+        if not names or client is None:
+            return
+        epoch = str(self.epoch).encode()
+        values = [epoch + b"|" + pickle.dumps(loaded[name], pickle.HIGHEST_PROTOCOL) for name in names]
+        try:
+            _process.scripts[1](
+                keys=[_process.prefix + name for name in names], args=[_lease_token(), TTL_SECONDS, *values]
+            )
+        except Exception as error:  # noqa: BLE001 (any failure of the accelerator leaves the answer to the database)
+            _failed(error)
+        else:
+            _succeeded()
+
+
+def fetch(names: Sequence[str], *, flags: Sequence[str] = ()) -> Fetched:
+    """Read entries in one round trip. `flags` are set for TOUCH_SECONDS where absent; the
+    result's `due` holds those that were absent (what they guard is due again)."""
+    client = _redis()
+    if client is None:
+        # No shared cache: every read goes to the database. Redis paused: likewise, and a touch
+        # waits for Redis to be back.
+        due = {flag for flag in flags if _local_touch_due(flag)} if not is_shared() else set()
+        return Fetched({}, set(), 0, due)
+    epoch = _current_epoch()
+    token = _lease_token()
+    keys = [_process.prefix + name for name in (*names, *flags)]
+    try:
+        raw = _process.scripts[0](keys=keys, args=[token, LEASE_MILLISECONDS, epoch, len(flags), TOUCH_SECONDS])
+    except Exception as error:  # noqa: BLE001
+        _failed(error)
+        return Fetched({}, set(), epoch, set())
+    _succeeded()
+    values, leased = {}, set()
+    for name, value in zip(names, raw, strict=False):
+        if value == token:
+            leased.add(name)
+        elif not value.startswith(b"L|"):
+            values[name] = pickle.loads(value.partition(b"|")[2])  # noqa: S301 (our own Redis, our own values)
+    due = {flag for flag, value in zip(flags, raw[len(names) :], strict=True) if value}
+    return Fetched(values, leased, epoch, due)
+
+
+def get_or_load(name: str, load: Callable[[], object]):
+    """The entry, else what `load()` reads from the database (kept for the next reader)."""
+    found = fetch([name])
+    value = found.get(name)
+    if value is MISSING:
+        value = load()
+        found.store({name: value})
+    return value
+
+
+def invalidate(names: Iterable[str]) -> None:
+    """Delete these entries once the current transaction commits (at once outside one)."""
+    pending = getattr(_thread, "pending", None)
+    if pending is None:
+        pending = _thread.pending = set()
+    pending.update(names)
+    transaction.on_commit(_delete_pending)
+
+
+def _delete_pending() -> None:
+    names, _thread.pending = getattr(_thread, "pending", set()), set()
+    if not names or not is_shared():
+        return
+    client = _redis()
+    if client is not None:
+        try:
+            client.delete(*[_process.prefix + name for name in names])
+        except Exception as error:  # noqa: BLE001
+            _failed(error)
+        else:
+            _succeeded()
+            return
+    _move_epoch_on()
+
+
+def _move_epoch_on() -> None:
+    """What Redis still holds may now be older than the database: make every process ignore it,
+    and answer only once each has had time to notice (it re-reads the epoch that often)."""
+    from consent.models import CacheEpoch
+
+    if not CacheEpoch.objects.filter(pk=1).update(value=F("value") + 1):
+        CacheEpoch.objects.get_or_create(pk=1, defaults={"value": 1})
+    _process.epoch_read_at = float("-inf")
+    time.sleep(epoch_seconds() + 0.05)
+
+
+def touch_due(name: str) -> bool:
+    """Whether the thing this flag guards is due (absent for TOUCH_SECONDS)."""
+    return name in fetch((), flags=[name]).due
+
+
+_local_touches: dict[str, float] = {}
+
+
+def _local_touch_due(name: str) -> bool:
+    # Without a shared cache each process limits its own writes: a few more, never fewer.
+    now = time.monotonic()
+    if _local_touches.get(name, float("-inf")) > now:
+        return False
+    if len(_local_touches) > 10_000:
+        _local_touches.clear()
+    _local_touches[name] = now + TOUCH_SECONDS
+    return True
+
+
+# Names. Every entry above is named here and nowhere else.
+
+
+def site_name(site_key: str) -> str:
+    return f"site:{site_key}"
+
+
+def config_name(site_key: str) -> str:
+    return f"config:{site_key}"
+
+
+def api_key_name(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
+def touch_name(key_hash: str) -> str:
+    return f"touch:{key_hash}"
+
+
+def state_name(site_id: int, consent_id) -> str:
+    return f"state:{site_id}:{consent_id}"
+
+
+def webhooks_name(site_id: int) -> str:
+    return f"webhooks:{site_id}"
+
+
+# Invalidation: what each change clears, on commit.
+
+
+def site_changed(site_key: str) -> None:
+    invalidate([site_name(site_key), config_name(site_key)])
+    memo = getattr(_thread, "snapshots", None)
+    if memo:
+        memo.pop(site_key, None)
+
+
+def visitors_changed(site_id: int, consent_ids: Iterable) -> None:
+    invalidate([state_name(site_id, consent_id) for consent_id in consent_ids])
+
+
+def api_key_changed(key_hash: str) -> None:
+    invalidate([api_key_name(key_hash)])
+
+
+def webhooks_changed(site_id: int) -> None:
+    invalidate([webhooks_name(site_id)])
+
+
+# Receivers, connected in ConsentConfig.ready(): the admin and the shell save models directly.
+
+
+def on_site_saved(sender, instance, **kwargs) -> None:
+    site_changed(instance.key)
+
+
+def on_site_part_saved(sender, instance, **kwargs) -> None:
+    from consent.models import Site
+
+    try:
+        site_key = instance.site.key
+    except Site.DoesNotExist:
+        return  # deleted together with its site, whose own signal cleared the cache
+    site_changed(site_key)
+
+
+def on_api_key_saved(sender, instance, **kwargs) -> None:
+    api_key_changed(instance.key_hash)
+
+
+def on_webhook_endpoint_saved(sender, instance, **kwargs) -> None:
+    webhooks_changed(instance.site_id)
+
+
+# Within one request a site's snapshot is read once: CORS, the Origin permission and the view all
+# ask for it. Opened and closed by the request signals; outside requests there is no memo.
+
+
+def open_request(**kwargs) -> None:
+    _thread.lease = None
+    _thread.snapshots = {}
+
+
+def close_request(**kwargs) -> None:
+    _thread.snapshots = None
+
+
+def request_memo() -> dict | None:
+    return getattr(_thread, "snapshots", None)
