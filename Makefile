@@ -39,7 +39,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test-sqlite: $(VENV)/.installed
+test-sqlite: $(VENV)/.installed services
 	$(VENV)/bin/pytest -q
 
 test-postgres: $(VENV)/.installed services

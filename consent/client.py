@@ -1,7 +1,9 @@
 """A small client for backend services, standard library only (copy it into any project).
 
-`ConsentClient.allowed(consent_id, category)` asks the CMP's check API with a timeout and a
-short local cache, and answers False on any failure (fail closed). `verify_webhook` checks a
+`ConsentClient.allowed(consent_id, category)` asks the CMP's check API with a timeout, and answers
+False on any failure (fail closed). It keeps refusals for a short while and never a "yes": a kept
+"yes" would outlive a withdrawal, a kept "no" can only delay an opt-in (call `forget` from the
+webhook handler to end that delay). `verify_webhook` checks a
 webhook's signature and rejects replays.
 """
 
@@ -45,8 +47,9 @@ class ConsentClient:
         self._lock = threading.Lock()
 
     def allowed(self, consent_id, category: str) -> bool:
-        """True only when the CMP says so; False on a refusal, a timeout, an error or a bad answer.
-        Answers are cached for `cache_seconds`; failures are not."""
+        """True only when the CMP says so now; False on a refusal, a timeout, an error or a bad
+        answer. Refusals are kept for `cache_seconds`; grants and failures are not: every "yes" is
+        the server's answer of this moment, so a withdrawal is obeyed at once."""
         if category == REQUIRED_CATEGORY:
             return True
         key = (str(consent_id), category)
@@ -58,6 +61,8 @@ class ConsentClient:
         answer = self._ask(*key)
         if answer is None:
             return False
+        if answer:
+            return True
         with self._lock:
             self._cache[key] = (now + self.cache_seconds, answer)
             self._cache.move_to_end(key)
@@ -66,7 +71,8 @@ class ConsentClient:
         return answer
 
     def forget(self, consent_id=None) -> None:
-        """Drop cached answers (of one visitor, or all), e.g. when a webhook says they changed."""
+        """Drop kept refusals (of one visitor, or all), e.g. when a verified webhook says the visitor
+        opted in, so that the next call asks the server."""
         with self._lock:
             if consent_id is None:
                 self._cache.clear()

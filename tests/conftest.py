@@ -54,4 +54,8 @@ class Api:
 @pytest.fixture
 def api(live_server, transactional_db):
     site = make_site(origins=("https://shop.example",))
-    return Api(live_server.url, site, make_api_key(site))
+    api = Api(live_server.url, site, make_api_key(site))
+    yield api
+    # Closing the kept-alive connections ends the server's threads, and with them their database
+    # connections, before the database is flushed.
+    api.http.close()

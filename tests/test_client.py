@@ -24,14 +24,24 @@ def test_it_answers_what_the_check_api_answers(api, client):
     assert client.allowed(uuid.uuid4(), "authentication") is True
 
 
-def test_answers_are_cached_for_cache_seconds_and_can_be_forgotten(api, client):
+def test_a_withdrawal_is_obeyed_at_once_by_the_same_client(api, client):
     visitor = api.decide(categories={"marketing": True})["consent_id"]
     assert client.allowed(visitor, "marketing") is True
+    assert client.allowed(visitor, "marketing") is True
     api.decide(consent_id=visitor, action="withdraw")
-    assert client.allowed(visitor, "marketing") is True  # the local cache still answers
-    client.forget(visitor)
     assert client.allowed(visitor, "marketing") is False
+
+
+def test_refusals_are_kept_for_cache_seconds_and_can_be_forgotten(api, client):
+    visitor = api.decide(action="reject_all")["consent_id"]
+    assert client.allowed(visitor, "marketing") is False
+    api.decide(consent_id=visitor, categories={"marketing": True})
+    assert client.allowed(visitor, "marketing") is False  # the kept refusal: fail-closed, never open
+    client.forget(visitor)  # e.g. from the verified webhook announcing the opt-in
+    assert client.allowed(visitor, "marketing") is True
     uncached = ConsentClient(api.root, api.site.key, api.key, cache_seconds=0)
+    api.decide(consent_id=visitor, action="reject_all")
+    assert uncached.allowed(visitor, "marketing") is False
     api.decide(consent_id=visitor, categories={"marketing": True})
     assert uncached.allowed(visitor, "marketing") is True
 

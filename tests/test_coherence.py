@@ -14,6 +14,7 @@ import pytest
 import redis
 import requests
 
+from consent.api.throttles import PublicRateThrottle
 from consent.cache import PAUSE_SECONDS
 from tests.deployment import REDIS_DB_URL, Database, Server, Site, TcpProxy
 
@@ -214,3 +215,13 @@ def test_a_fresh_workers_first_preflight_carries_the_cors_headers(restarting_ser
         assert response.status_code == 200
         assert response.headers.get("Access-Control-Allow-Origin") == Site.ORIGIN
     assert len(restarting_server.pids_that_served("/consents")) >= 3
+
+
+def test_the_threaded_server_takes_concurrent_decisions(api, monkeypatch):
+    """Django's threaded server (as `runserver` and the live server run it) on the suite's database."""
+    monkeypatch.setattr(PublicRateThrottle, "rate", "100000000/min", raising=False)
+    with ThreadPoolExecutor(40) as pool:
+        responses = list(
+            pool.map(lambda _: api.post("/consents", json={"action": "accept_all", "policy_version": 1}), range(400))
+        )
+    assert [r.status_code for r in responses] == [201] * 400
