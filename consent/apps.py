@@ -23,11 +23,8 @@ class ConsentConfig(AppConfig):
         for signal in (post_save, post_delete):
             name = signal is post_save and "save" or "delete"
             signal.connect(cache.on_site_saved, sender=Site, dispatch_uid=f"consent_cache_site_{name}")
-            for part in (SiteOrigin, Category, PolicyVersion):
+            for part in (SiteOrigin, Category, PolicyVersion, WebhookEndpoint):
                 signal.connect(
                     cache.on_site_part_saved, sender=part, dispatch_uid=f"consent_cache_{part.__name__}_{name}"
                 )
             signal.connect(cache.on_api_key_saved, sender=ApiKey, dispatch_uid=f"consent_cache_api_key_{name}")
-            signal.connect(
-                cache.on_webhook_endpoint_saved, sender=WebhookEndpoint, dispatch_uid=f"consent_cache_webhooks_{name}"
-            )

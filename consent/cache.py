@@ -3,17 +3,19 @@
 A cache here is an accelerator that can never make an answer older than the database. Once a
 change has committed, every later answer of every process reflects it.
 
-What is cached (names below the prefix `<KEY_PREFIX>:coherent:`), each for `TTL_SECONDS` (1 h):
+What is cached (names below the prefix `<KEY_PREFIX>:coherent:<FORMAT>:`), each for `TTL_SECONDS`
+(1 h):
 
-    site:<site_key>                 SiteSnapshot        Site, SiteOrigin, Category, PolicyVersion saved or
-                                                        deleted (ConsentConfig.ready)
+    site:<site_key>                 SiteSnapshot        Site, SiteOrigin, Category, PolicyVersion,
+                                    (with the webhook   WebhookEndpoint saved or deleted
+                                    endpoints)          (receivers connected in ConsentConfig.ready)
     config:<site_key>               the banner config   the same
     apikey:<key_hash>               KeyOwner or False   ApiKey saved or deleted (revocation; ConsentConfig.ready)
     state:<site_id>:<consent_id>    the visitor's state record_decision, erase_visitor, purge
                                     or NO_DECISION
-    webhooks:<site_id>              active endpoints    WebhookEndpoint saved or deleted (ConsentConfig.ready)
 
-Beside them, `touch:<key_hash>` (5 min, a plain flag) only limits how often an API key's
+FORMAT changes whenever the shape of a cached value does, so that a new release never reads what an
+older one stored. Beside them, `touch:<key_hash>` (5 min, a plain flag) only limits how often an API key's
 `last_used_at` is written; it decides no answer.
 
 How it stays true, in every deployment:
@@ -55,6 +57,8 @@ from django.db.models import F
 logger = logging.getLogger("consent.cache")
 
 TTL_SECONDS = 3600
+# The shape of the cached values: a new release that changes one moves this on.
+FORMAT = 2
 # A lease outlives any database read that a reader makes between taking it and storing its value;
 # if the reader dies, others read the database until it expires.
 LEASE_MILLISECONDS = 10_000
@@ -62,6 +66,9 @@ LEASE_MILLISECONDS = 10_000
 # not cost every request a socket timeout.
 PAUSE_SECONDS = 1.0
 TOUCH_SECONDS = 300
+# A writer's mark outlives its transaction's commit by far; see _mark.
+WRITER_MARK = b"L|writer"
+WRITER_MARK_MILLISECONDS = 60_000
 
 
 def epoch_seconds() -> float:
@@ -148,7 +155,7 @@ def _redis():
 
                 client = get_redis_connection("default")
                 _process.scripts = (client.register_script(_READ), client.register_script(_STORE))
-            _process.prefix = f"{config.get('KEY_PREFIX', '')}:coherent:"
+            _process.prefix = f"{config.get('KEY_PREFIX', '')}:coherent:{FORMAT}:"
             _process.client = client
             _process.configured = caches
     if _process.client is None or time.monotonic() < _process.paused_until:
@@ -160,6 +167,31 @@ def is_shared() -> bool:
     """Whether entries are kept at all (a shared cache is configured)."""
     _redis()
     return _process.client is not None
+
+
+class Unavailable(Exception):
+    """Redis is not configured, paused after an error, or failed now."""
+
+
+_scripts: dict[str, object] = {}
+
+
+def run_script(source: str, keys: Sequence[str], args: Sequence) -> object:
+    """Run a Lua script of another module (e.g. the throttle's counts) in one round trip, with
+    this module's outage handling. Raises Unavailable."""
+    client = _redis()
+    if client is None:
+        raise Unavailable
+    script = _scripts.get(source)
+    if script is None or script.registered_client is not client:
+        script = _scripts[source] = client.register_script(source)
+    try:
+        result = script(keys=[_process.prefix + key for key in keys], args=list(args))
+    except Exception as error:  # noqa: BLE001
+        _failed(error)
+        raise Unavailable from error
+    _succeeded()
+    return result
 
 
 def _failed(error: Exception) -> None:
@@ -263,7 +295,11 @@ def get_or_load(name: str, load: Callable[[], object]):
 
 
 def invalidate(names: Iterable[str]) -> None:
-    """Delete these entries once the current transaction commits (at once outside one)."""
+    """Make these entries unreadable now and delete them once the current transaction commits
+    (at once outside one)."""
+    names = list(names)
+    if transaction.get_connection().in_atomic_block and is_shared():
+        _mark(names)
     pending = getattr(_thread, "pending", None)
     if pending is None:
         pending = _thread.pending = set()
@@ -271,31 +307,59 @@ def invalidate(names: Iterable[str]) -> None:
     transaction.on_commit(_delete_pending)
 
 
-def _delete_pending() -> None:
-    names, _thread.pending = getattr(_thread, "pending", set()), set()
-    if not names or not is_shared():
-        return
+def _mark(names: list[str]) -> None:
+    """Before the commit, put a writer's mark in the entries' place: readers then load from the
+    database and store nothing until the delete after the commit. If this process dies between
+    its commit and that delete, the mark expires and readers load what was committed."""
     client = _redis()
     if client is not None:
         try:
-            client.delete(*[_process.prefix + name for name in names])
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.set(_process.prefix + name, WRITER_MARK, px=WRITER_MARK_MILLISECONDS)
+            pipe.execute()
         except Exception as error:  # noqa: BLE001
             _failed(error)
         else:
             _succeeded()
             return
+    # The mark could not be written: move the epoch on in this very transaction, so that it
+    # commits with the change, and wait after the commit.
     _move_epoch_on()
+    _thread.wait_after_commit = True
+
+
+def _delete_pending() -> None:
+    names, _thread.pending = getattr(_thread, "pending", set()), set()
+    must_wait, _thread.wait_after_commit = getattr(_thread, "wait_after_commit", False), False
+    if names and is_shared():
+        client = _redis()
+        deleted = False
+        if client is not None:
+            try:
+                client.delete(*[_process.prefix + name for name in names])
+            except Exception as error:  # noqa: BLE001
+                _failed(error)
+            else:
+                _succeeded()
+                deleted = True
+        if not deleted and not must_wait:
+            # Outside a transaction there was no mark: the entries may still hold the old values.
+            _move_epoch_on()
+            must_wait = True
+    if must_wait:
+        # Every process re-reads the epoch this often: once this returns, none serves an entry
+        # older than the change.
+        time.sleep(epoch_seconds() + 0.05)
 
 
 def _move_epoch_on() -> None:
-    """What Redis still holds may now be older than the database: make every process ignore it,
-    and answer only once each has had time to notice (it re-reads the epoch that often)."""
+    """What Redis holds may now be older than the database: make every process ignore it."""
     from consent.models import CacheEpoch
 
     if not CacheEpoch.objects.filter(pk=1).update(value=F("value") + 1):
         CacheEpoch.objects.get_or_create(pk=1, defaults={"value": 1})
     _process.epoch_read_at = float("-inf")
-    time.sleep(epoch_seconds() + 0.05)
 
 
 def touch_due(name: str) -> bool:
@@ -340,10 +404,6 @@ def state_name(site_id: int, consent_id) -> str:
     return f"state:{site_id}:{consent_id}"
 
 
-def webhooks_name(site_id: int) -> str:
-    return f"webhooks:{site_id}"
-
-
 # Invalidation: what each change clears, on commit.
 
 
@@ -360,10 +420,6 @@ def visitors_changed(site_id: int, consent_ids: Iterable) -> None:
 
 def api_key_changed(key_hash: str) -> None:
     invalidate([api_key_name(key_hash)])
-
-
-def webhooks_changed(site_id: int) -> None:
-    invalidate([webhooks_name(site_id)])
 
 
 # Receivers, connected in ConsentConfig.ready(): the admin and the shell save models directly.
@@ -385,10 +441,6 @@ def on_site_part_saved(sender, instance, **kwargs) -> None:
 
 def on_api_key_saved(sender, instance, **kwargs) -> None:
     api_key_changed(instance.key_hash)
-
-
-def on_webhook_endpoint_saved(sender, instance, **kwargs) -> None:
-    webhooks_changed(instance.site_id)
 
 
 # Within one request a site's snapshot is read once: CORS, the Origin permission and the view all

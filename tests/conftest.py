@@ -1,15 +1,18 @@
 import pytest
 from django.core.cache import cache
 
+from consent.api.throttles import _local_counts
 from tests.factories import make_api_key, make_site
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache, as the database starts empty."""
+    """Each test starts with an empty cache and throttle, as the database starts empty."""
     cache.clear()
+    _local_counts.clear()
     yield
     cache.clear()
+    _local_counts.clear()
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ class Database:
         with psycopg.connect(f"{self.server}/postgres", autocommit=True) as connection:
             connection.execute(sql)
 
-    def manage(self, *args: str, env: dict | None = None) -> str:
+    def manage(self, *args: str, env: dict | None = None, returncode: int = 0) -> str:
         """Run a management command in a process of its own; its last line of output."""
         done = subprocess.run(
             [sys.executable, "manage.py", *args],
@@ -69,7 +69,7 @@ class Database:
             text=True,
             timeout=180,
         )
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == returncode, done.stderr
         lines = done.stdout.strip().splitlines()
         return lines[-1] if lines else ""
 
@@ -135,9 +135,9 @@ class Server:
         """The worker processes whose access log lines name this path."""
         return {line.split()[0] for line in self.access_lines() if path_part in line}
 
-    def manage(self, *args: str) -> str:
+    def manage(self, *args: str, returncode: int = 0) -> str:
         """A management command as an operator runs it beside this server (same settings)."""
-        return self.database.manage(*args, env=self.env)
+        return self.database.manage(*args, env=self.env, returncode=returncode)
 
 
 class Site:

@@ -128,6 +128,25 @@ def test_no_stale_answer_after_checks_race_withdrawals(server):
     assert stale == []
 
 
+def test_a_process_killed_between_its_commit_and_its_cache_delete_leaves_nothing_stale(redis_server):
+    site = Site(redis_server)
+    visitor = site.decide("accept_all")["consent_id"]
+    assert all(r.json()["allowed"] for r in from_every_worker(redis_server, lambda: site.check(visitor)))
+    # The first commit hook ends the process: the withdrawal is committed, the delete never runs.
+    redis_server.manage(
+        "shell",
+        "-c",
+        "import os, uuid; from django.db import transaction; "
+        "from consent.services.records import record_decision; from consent.services.sites import site_snapshot\n"
+        "with transaction.atomic():\n"
+        "    transaction.on_commit(lambda: os._exit(9))\n"
+        f"    record_decision(site=site_snapshot('{site.key}'), action='withdraw', "
+        f"consent_id=uuid.UUID('{visitor}'), policy_version=1)",
+        returncode=9,
+    )
+    assert allowed_answers(from_every_worker(redis_server, lambda: site.check(visitor))) == []
+
+
 def test_concurrent_decisions_all_succeed(server):
     """Many writers at once: SQLite (WAL, immediate transactions, busy timeout) and PostgreSQL
     take them all, none answered 500."""

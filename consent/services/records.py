@@ -108,12 +108,12 @@ def record_decision(
             record.pk = None
             if attempt:
                 raise
-    cache.visitors_changed(site.id, [record.consent_id])
     return record
 
 
 def _append(site: SiteSnapshot, record: ConsentRecord) -> None:
     state = ConsentState.objects.select_for_update().filter(site_id=site.id, consent_id=record.consent_id).first()
+    cache.visitors_changed(site.id, [record.consent_id])
     before = (state.categories, state.action, state.policy_version, state.decided_at) if state else None
     record.prev_hash = state.head_hash if state else GENESIS
     record.hash = record_hash(record, site_key=site.key)

@@ -19,6 +19,7 @@ from consent.models import (
     PolicyVersion,
     Site,
     SiteOrigin,
+    WebhookEndpoint,
 )
 from consent.services.defaults import default_category_patterns, default_category_texts
 from consent.services.errors import UnknownSite
@@ -36,6 +37,8 @@ class SiteSnapshot:
     current_version: int
     # Decisions given under a version older than this one are outdated.
     required_version: int
+    # The active webhook endpoints: (id, categories, events), read on every decision.
+    webhooks: tuple[tuple[int, frozenset[str], frozenset[str]], ...]
 
 
 def site_snapshot(site_key: str) -> SiteSnapshot:
@@ -62,6 +65,12 @@ def load_snapshot(site_key: str) -> SiteSnapshot:
         origins=frozenset(SiteOrigin.objects.filter(site=site).values_list("origin", flat=True)),
         current_version=versions.aggregate(v=Max("version"))["v"] or 0,
         required_version=versions.filter(material=True).aggregate(v=Max("version"))["v"] or 0,
+        webhooks=tuple(
+            (pk, frozenset(categories), frozenset(events))
+            for pk, categories, events in WebhookEndpoint.objects.filter(site=site, active=True).values_list(
+                "id", "categories", "events"
+            )
+        ),
     )
 
 
@@ -122,7 +131,8 @@ def create_api_key(*, site: Site, name: str = "default") -> tuple[ApiKey, str]:
 def revoke_api_key(api_key: ApiKey) -> None:
     """The key stops working for every process once this commits (its save clears the cache)."""
     api_key.revoked_at = timezone.now()
-    api_key.save(update_fields=["revoked_at"])
+    with transaction.atomic():
+        api_key.save(update_fields=["revoked_at"])
 
 
 @dataclass(frozen=True)

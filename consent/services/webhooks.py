@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from consent import cache
 from consent.models import (
     REQUIRED_CATEGORY,
     Action,
@@ -71,16 +70,6 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return endpoint_secret(endpoint)
 
 
-def _active_endpoints(site_id: int) -> list[tuple[int, frozenset, frozenset]]:
-    """(id, categories, events) of the site's active endpoints, cached: read on every decision."""
-
-    def load():
-        rows = WebhookEndpoint.objects.filter(site_id=site_id, active=True).values_list("id", "categories", "events")
-        return [(pk, frozenset(cats), frozenset(events)) for pk, cats, events in rows]
-
-    return cache.get_or_load(cache.webhooks_name(site_id), load)
-
-
 def _unix(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -89,7 +78,7 @@ def _enqueue(site: SiteSnapshot, consent_id, kind: str, changes: list[dict], ext
     """One delivery per endpoint whose filters match some change, with the changes it asked for."""
     deliveries = []
     now = timezone.now()
-    for endpoint_id, categories, events in _active_endpoints(site.id):
+    for endpoint_id, categories, events in site.webhooks:
         wanted = [
             c
             for c in changes
@@ -128,7 +117,7 @@ def _effective(site: SiteSnapshot, state: tuple | None, now: datetime) -> dict[s
 def enqueue_decision(site: SiteSnapshot, before: tuple | None, record: ConsentRecord) -> int:
     """Events for a new decision: each category whose answer changed (opt-in, opt-out, or
     withdrawal when the visitor withdrew). Call inside the decision's transaction."""
-    if not _active_endpoints(site.id):
+    if not site.webhooks:
         return 0
     old = _effective(site, before, record.created_at)
     new = _effective(
@@ -157,7 +146,7 @@ def enqueue_decision(site: SiteSnapshot, before: tuple | None, record: ConsentRe
 def enqueue_erasure(site: SiteSnapshot, consent_id) -> int:
     """An erasure event naming every category: the service deletes what it holds of the
     visitor. Call inside the erasure's transaction."""
-    if not _active_endpoints(site.id):
+    if not site.webhooks:
         return 0
     changes = [
         {"category": key, "event": str(WebhookEvent.ERASURE), "allowed": False}
