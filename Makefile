@@ -42,10 +42,11 @@ lint: $(VENV)/.installed
 test-sqlite: $(VENV)/.installed services
 	$(VENV)/bin/pytest -q
 
+# The browser tests run once, in the SQLite pass: what they check does not depend on the database.
 test-postgres: $(VENV)/.installed services
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(VENV)/bin/pytest -q
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(VENV)/bin/pytest -q --ignore=tests/browser
 
-## bench: the API benchmark (README "Performance"): gunicorn on PostgreSQL + Redis, measured with wrk
+## bench: the API benchmark (docs/performance.md): gunicorn on PostgreSQL + Redis, measured with wrk
 bench: $(VENV)/.installed services
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	$(PY) bench/check_api.py

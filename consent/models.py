@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 BUILTIN_CATEGORIES = ("authentication", "preferences", "analytics", "marketing")
-# The one category a visitor cannot refuse (CONTRACT.md section 1).
+# The one category a visitor cannot refuse (docs/integration.md, "Concepts").
 REQUIRED_CATEGORY = "authentication"
 
 

@@ -1,4 +1,4 @@
-"""The commands of CONTRACT.md section 8, run as an operator or a script would."""
+"""The commands of docs/operations.md ("Commands"), run as an operator or a script would."""
 
 import os
 import subprocess

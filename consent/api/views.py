@@ -1,4 +1,4 @@
-"""The HTTP API, version 1 (CONTRACT.md section 7). Thin: parse, call a service, shape."""
+"""The HTTP API, version 1 (docs/integration.md, "HTTP API"). Thin: parse, call a service, shape."""
 
 import uuid
 

@@ -1,4 +1,4 @@
-// Blocked elements (CONTRACT.md 3) run or load once their category is allowed: in document
+// Blocked elements (docs/integration.md, "Blocking trackers") run or load once their category is allowed: in document
 // order, once each, including elements added later.
 const BLOCKED = 'script[type="text/plain"][data-category],iframe[data-category][data-src],img[data-category][data-src]';
 

@@ -1,4 +1,4 @@
-// The visitor's decision, kept in the first-party cookie `cmp_consent` (format: README,
+// The visitor's decision, kept in the first-party cookie `cmp_consent` (format: docs/integration.md,
 // "The banner widget"), and the deletion of a withdrawn category's cookies.
 const NAME = 'cmp_consent';
 

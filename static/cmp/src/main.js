@@ -1,5 +1,5 @@
-// The entry: wires the modules together and defines window.CMP (CONTRACT.md 4). The server
-// replaces __CMP_CONFIG__ with the site's config (consent.services.config.banner_config + "api").
+// The entry: wires the modules together and defines window.CMP (docs/integration.md,
+// "window.CMP"). The server replaces __CMP_CONFIG__ with the site's config (consent.services.config.banner_config + "api").
 import { clearDecision, deleteCookies, readDecision, writeDecision } from './cookie.js';
 import { startBlocker } from './blocker.js';
 import { pickLanguage } from './i18n.js';

@@ -1,5 +1,5 @@
-// Standard signals (CONTRACT.md 6): Google Consent Mode v2 in window.dataLayer, and Global
-// Privacy Control.
+// Standard signals: Google Consent Mode v2 in window.dataLayer, and Global Privacy Control
+// (docs/integration.md, "Google Consent Mode v2 and Global Privacy Control").
 const MODE = {
   analytics: ['analytics_storage'],
   marketing: ['ad_storage', 'ad_user_data', 'ad_personalization'],
