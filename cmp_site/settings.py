@@ -156,7 +156,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "consent.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "NUM_PROXIES": int(os.environ.get("CMP_TRUSTED_PROXY_COUNT", "0")) or None,
+    # 0: the address the connection came from; X-Forwarded-For is read only behind that many
+    # trusted proxies (DRF's None would trust whatever a client puts in the header).
+    "NUM_PROXIES": int(os.environ.get("CMP_TRUSTED_PROXY_COUNT", "0")),
     "DEFAULT_THROTTLE_RATES": {
         "public": os.environ.get("CMP_PUBLIC_RATE", "120/min"),
     },

@@ -94,12 +94,33 @@ def _with(request, **extra) -> str:
     return query.urlencode()
 
 
+class FormulaSafeWriter:
+    """csv.writer whose text cells cannot run as a spreadsheet formula (OWASP "CSV injection"):
+    a cell starting with = + - @, a tab or a carriage return gets a leading apostrophe."""
+
+    def __init__(self, stream):
+        self.writer = csv.writer(stream)
+
+    @staticmethod
+    def cell(value):
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            return "'" + value
+        return value
+
+    def writerow(self, row) -> None:
+        self.writer.writerow([self.cell(value) for value in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
 def _csv(params, figures, interaction) -> HttpResponse:
     """The same figures as the page: one row per period (and per compared group)."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"consent-{params['view']}-{params['start']}-{params['end']}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
+    writer = FormulaSafeWriter(response)
     keys = figures.keys
     writer.writerow(
         ["view", "period", "compare_by", "group", "decisions"]

@@ -1,7 +1,6 @@
 """Banner impressions: the widget reports each banner it shows, without cookies; we count them
 per site, day, language and country and keep nothing per visitor (consent.services.stats)."""
 
-import re
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -10,10 +9,9 @@ from rest_framework.response import Response
 from consent.api.client_info import client_country
 from consent.api.cors import RegisteredOrigin
 from consent.api.parsers import LimitedJSONParser
+from consent.api.serializers import LanguageField
 from consent.api.views import PublicView, errors
 from consent.services.stats import record_impression
-
-LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class PlainTextJSONParser(LimitedJSONParser):
@@ -23,11 +21,9 @@ class PlainTextJSONParser(LimitedJSONParser):
 
 
 class ImpressionSerializer(serializers.Serializer):
-    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    language = LanguageField()
 
     def validate_language(self, value: str) -> str:
-        if value and not LANGUAGE.match(value):
-            raise serializers.ValidationError("Give a language code like en or pt-BR.")
         return value.lower()
 
 

@@ -1,8 +1,25 @@
 """Shapes of what the API reads and writes. Validation of form lives here; rules in services."""
 
+import re
+
 from rest_framework import serializers
 
 from consent.models import Action, Source
+
+# A BCP 47 language tag as browsers send them (en, pt-BR, zh-Hant-TW): letters, digits, hyphens.
+# Anything else, e.g. a spreadsheet formula, is refused before it is stored.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class LanguageField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=16, required=False, allow_blank=True, default="", **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value and not LANGUAGE_TAG.match(value):
+            raise serializers.ValidationError("Give a language tag like en or pt-BR.")
+        return value
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -20,7 +37,7 @@ class DecisionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=Action.choices)
     policy_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.BANNER)
-    language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    language = LanguageField()
     url = serializers.CharField(max_length=2048, required=False, allow_blank=True, default="")
 
 

@@ -1,11 +1,13 @@
 """Throttles: the public endpoints are limited per client IP."""
 
+import ipaddress
 import threading
 
 from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from consent import cache
+from consent.api.client_info import client_ip
 
 # Counts of this process, for when no Redis is configured or it is unreachable: the limit then
 # holds per process. Room for many clients, so that new ones do not push out the counts of others.
@@ -45,6 +47,20 @@ class PublicRateThrottle(SimpleRateThrottle):
     scope = "public"
     BUCKETS = 60
     _lock = threading.Lock()
+
+    def get_ident(self, request):
+        """The client's address as the nearest trusted proxy saw it (CMP_TRUSTED_PROXY_COUNT), an
+        IPv6 client by its /64: one subscriber holds a whole /64 and could rotate through it."""
+        address = client_ip(request)
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return address
+        if ip.version == 6 and ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        if ip.version == 6:
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        return str(ip)
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
