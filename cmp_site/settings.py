@@ -156,6 +156,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "consent.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # The API speaks JSON only: no ?format= override (an unknown one made DRF raise a bare 404).
+    "URL_FORMAT_OVERRIDE": None,
     # 0: the address the connection came from; X-Forwarded-For is read only behind that many
     # trusted proxies (DRF's None would trust whatever a client puts in the header).
     "NUM_PROXIES": int(os.environ.get("CMP_TRUSTED_PROXY_COUNT", "0")),

@@ -2,9 +2,10 @@
 
 import logging
 
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from consent.services.errors import ConsentError
@@ -44,6 +45,11 @@ def exception_handler(exc, context):
     if isinstance(exc, ConsentError):
         details = {exc.field: [exc.message]} if exc.field else None
         return Response(error_body(exc.code, exc.message, details), status=exc.status)
+    # Django's own exceptions, as DRF's handler turns them into its own.
+    if isinstance(exc, Http404):
+        exc = NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a server fault: Django's handler500 answers (JSON, no trace)

@@ -20,6 +20,15 @@ class LimitedJSONParser(JSONParser):
         if len(body) > limit:
             raise PayloadTooLarge(limit)
         try:
-            return json.loads(body.decode("utf-8"))
+            data = json.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"The body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ParseError("The body is not valid JSON here: it is nested too deeply.") from None
+        try:
+            # JSON may escape a lone surrogate (\ud800), which is no character: nothing could store
+            # or echo it. Refuse it here rather than fail later.
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParseError("The body is not valid Unicode: it holds a lone surrogate escape.") from None
+        return data
