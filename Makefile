@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1:8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cmp
 REDIS ?= redis://127.0.0.1:6379/1
 
-.PHONY: demo test lint test-sqlite test-postgres test-deps services widget bench clean
+.PHONY: demo test lint test-js test-sqlite test-postgres test-deps services widget bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: $(VENV)/.installed
 	$(PY) manage.py runserver $(HOST)
 
 ## test: install what the tests need, lint, and run the suite on SQLite and on PostgreSQL + Redis
-test: test-deps lint test-sqlite test-postgres
+test: test-deps lint test-js test-sqlite test-postgres
 
 test-deps: $(VENV)/.installed
 	bash scripts/test-deps.sh
@@ -38,6 +38,10 @@ widget:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+## test-js: the widget's modules, unit by unit, with Node's own test runner
+test-js:
+	node --test tests/js/
 
 test-sqlite: $(VENV)/.installed services
 	$(VENV)/bin/pytest -q

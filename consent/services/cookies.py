@@ -1,7 +1,6 @@
 """Known cookies from the Open Cookie Database: default patterns per category, classification."""
 
 import csv
-import fnmatch
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -46,9 +45,30 @@ def known_cookies() -> tuple[KnownCookie, ...]:
     return tuple(cookies)
 
 
+def matches_pattern(name: str, pattern: str) -> bool:
+    """Whether a cookie name matches a pattern in which `*` matches any run of characters.
+
+    The fixed pieces between the stars are found left to right, each as early as it can be: time
+    linear in the name however many stars, where a regular expression (or fnmatch) backtracks.
+    The widget matches the same way (static/cmp/src/cookie.js)."""
+    pieces = pattern.split("*")
+    if len(pieces) == 1:
+        return name == pattern
+    first, last = pieces[0], pieces[-1]
+    if len(name) < len(first) + len(last) or not name.startswith(first) or not name.endswith(last):
+        return False
+    end, at = len(name) - len(last), len(first)
+    for piece in pieces[1:-1]:
+        found = name.find(piece, at, end)
+        if found < 0:
+            return False
+        at = found + len(piece)
+    return True
+
+
 def classify_cookie(name: str) -> KnownCookie | None:
     """The database's entry for a cookie name: an exact name first, then the longest pattern."""
-    matches = [c for c in known_cookies() if fnmatch.fnmatchcase(name, c.pattern)]
+    matches = [c for c in known_cookies() if matches_pattern(name, c.pattern)]
     exact = [c for c in matches if c.pattern == name]
     if exact:
         return exact[0]
