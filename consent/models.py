@@ -5,7 +5,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -141,6 +141,11 @@ class Category(models.Model):
             raise ValidationError({"cookie_patterns": 'Give a list of cookie names, e.g. ["_ga", "_ga_*"].'})
 
 
+# Links a browser follows or a server posts to: nothing but http(s) (a javascript: policy link
+# would run in the visitor's page).
+web_url = URLValidator(schemes=["http", "https"])
+
+
 class PolicyVersion(models.Model):
     """One published version of a site's cookie policy. A material one outdates earlier decisions."""
 
@@ -148,7 +153,7 @@ class PolicyVersion(models.Model):
     version = models.PositiveIntegerField()
     published_at = models.DateTimeField(default=timezone.now)
     summary = models.TextField(blank=True)
-    url = models.URLField(blank=True)
+    url = models.URLField(blank=True, validators=[web_url])
     material = models.BooleanField(
         default=False, help_text="A material change makes earlier decisions outdated: visitors are asked again."
     )
@@ -359,7 +364,9 @@ class WebhookEndpoint(models.Model):
     """
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="webhooks")
-    url = models.URLField(max_length=500, help_text="Receives a POST with a JSON body, signed in CMP-Signature.")
+    url = models.URLField(
+        max_length=500, validators=[web_url], help_text="Receives a POST with a JSON body, signed in CMP-Signature."
+    )
     description = models.CharField(max_length=200, blank=True)
     categories = models.JSONField(
         default=list, blank=True, validators=[validate_webhook_filter], help_text="Category keys; empty: all."

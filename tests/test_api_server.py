@@ -172,3 +172,14 @@ def test_keys_are_stored_hashed_and_last_use_is_kept(api):
     api.get(f"/consents/{uuid.uuid4()}/categories/analytics")
     stored.refresh_from_db()
     assert stored.last_used_at is not None
+
+
+def test_the_batch_check_takes_the_documented_thousand_ids(api):
+    yes = api.decide(action="accept_all")["consent_id"]
+    ids = [yes] + [str(uuid.uuid4()) for _ in range(999)]
+    response = api.post("/consents/check", json={"consent_ids": ids, "categories": ["analytics"]}, key=api.key)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert len(results) == 1000 and results[yes] == {"analytics": True}
+    too_many = api.post("/consents/check", json={"consent_ids": ids + [str(uuid.uuid4())]}, key=api.key)
+    assert too_many.status_code == 400

@@ -6,13 +6,17 @@ import io
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from consent.api.throttles import PublicRateThrottle
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, PolicyVersion
+from consent.services.config import banner_config
 from consent.services.records import record_decision
 from consent.services.sites import site_snapshot
 from consent.services.stats import rollup
+from consent.services.webhooks import create_endpoint
 from tests.test_faults import DEAD_REDIS
 
 
@@ -71,6 +75,21 @@ def test_no_csv_cell_can_run_as_a_formula(client, site):
     response = client.get("/admin/consent/site/dashboard/", {"site": site.pk, "format": "csv", "by": "language"})
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     groups = {row["group"] for row in rows if row["compare_by"] == "language"}
-    assert groups == {"'=1+2", "'@SUM(1+1)", "'+cmd|\"/c calc\"!A", "'-2+3", "en"}
+    assert groups == {"'=1+2", "'@SUM(1+1)", '\'+cmd|"/c calc"!A', "'-2+3", "en"}
     for row in rows:
         assert not any(str(value).startswith(("=", "+", "-", "@")) for value in row.values())
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "data:text/html,x", "ftp://files.example/p"])
+def test_only_http_urls_become_policy_links(site, url):
+    with pytest.raises(CommandError, match="http"):
+        call_command("publishpolicy", "--site", site.key, "--url", url)
+    with pytest.raises(CommandError, match="http"):
+        call_command("createsite", "--name", "X", "--origin", "https://x.example", "--policy-url", url)
+    with pytest.raises(ValidationError):
+        create_endpoint(site=site, url=url)
+    # A link stored by an older release never reaches the banner.
+    PolicyVersion.objects.filter(site=site).update(url=url)
+    assert banner_config(site.key)["policy"]["url"] == ""
+    call_command("publishpolicy", "--site", site.key, "--url", "https://shop.example/cookies")
+    assert PolicyVersion.objects.filter(site=site).first().url == "https://shop.example/cookies"

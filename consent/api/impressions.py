@@ -1,7 +1,6 @@
 """Banner impressions: the widget reports each banner it shows, without cookies; we count them
 per site, day, language and country and keep nothing per visitor (consent.services.stats)."""
 
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response

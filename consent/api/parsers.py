@@ -11,7 +11,9 @@ from consent.api.errors import PayloadTooLarge
 
 class LimitedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.CMP_MAX_BODY_BYTES
+        view = parser_context.get("view") if parser_context else None
+        # A view may need more (the batch check's 1,000 ids); every other body gets the setting.
+        limit = getattr(view, "max_body_bytes", None) or settings.CMP_MAX_BODY_BYTES
         request = parser_context["request"] if parser_context else None
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:

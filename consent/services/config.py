@@ -33,7 +33,8 @@ def _build(site_key: str) -> dict:
         "policy": {
             "version": current.version if current else 0,
             "required": required,
-            "url": current.url if current else "",
+            # Only a web link reaches the page, whatever an older release let be stored.
+            "url": current.url if current and current.url.startswith(("https://", "http://")) else "",
             "updated": current.published_at.date().isoformat() if current else "",
         },
         "lifetimeDays": site.consent_lifetime_days,

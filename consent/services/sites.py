@@ -20,6 +20,7 @@ from consent.models import (
     Site,
     SiteOrigin,
     WebhookEndpoint,
+    web_url,
 )
 from consent.services.defaults import default_category_patterns, default_category_texts
 from consent.services.errors import UnknownSite
@@ -75,8 +76,11 @@ def load_snapshot(site_key: str) -> SiteSnapshot:
 
 
 def create_site(*, name: str, origins: list[str], languages: list[str] | None = None, policy_url: str = "") -> Site:
-    """A new site with the four built-in categories and its first policy version."""
+    """A new site with the four built-in categories and its first policy version.
+    Raises ValidationError for a policy URL that is not http(s)."""
     languages = languages or ["en"]
+    if policy_url:
+        web_url(policy_url)
     with transaction.atomic():
         site = Site.objects.create(name=name, default_language=languages[0], languages=",".join(languages))
         for origin in origins:
@@ -95,7 +99,10 @@ def create_site(*, name: str, origins: list[str], languages: list[str] | None = 
 
 
 def publish_policy(*, site: Site, material: bool = False, url: str = "", summary: str = "") -> PolicyVersion:
-    """Publish the next policy version. A material one makes earlier decisions outdated."""
+    """Publish the next policy version. A material one makes earlier decisions outdated.
+    Raises ValidationError for a URL that is not http(s)."""
+    if url:
+        web_url(url)
     with transaction.atomic():
         # Lock the site row so that two publishers cannot take the same number; a no-key lock,
         # so that decisions (whose foreign key takes a share lock on it) are not held up.

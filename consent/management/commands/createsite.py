@@ -20,7 +20,10 @@ class Command(BaseCommand):
                 validate_origin(value)
             except ValidationError as exc:
                 raise CommandError(exc.messages[0]) from None
-        site = create_site(name=name, origins=origin, languages=language or ["en"], policy_url=policy_url)
+        try:
+            site = create_site(name=name, origins=origin, languages=language or ["en"], policy_url=policy_url)
+        except ValidationError:
+            raise CommandError(f"The policy URL must be an http(s) URL, not {policy_url!r}.") from None
         self.stderr.write(
             f'Created site {site.name!r}; embed: <script src="https://CMP_HOST/cmp/{site.key}.js" async></script>'
         )

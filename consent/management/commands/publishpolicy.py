@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from consent.models import Site
@@ -17,6 +18,9 @@ class Command(BaseCommand):
         found = Site.objects.filter(key=site).first()
         if found is None:
             raise CommandError(f"No site has the key {site!r}.")
-        version = publish_policy(site=found, material=material, url=url, summary=summary)
+        try:
+            version = publish_policy(site=found, material=material, url=url, summary=summary)
+        except ValidationError:
+            raise CommandError(f"The policy URL must be an http(s) URL, not {url!r}.") from None
         kind = "material" if material else "minor"
         self.stdout.write(f"Published {kind} version {version.version} of {found.name}'s policy.")
