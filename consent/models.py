@@ -243,6 +243,10 @@ class ConsentState(models.Model):
     first_decided_at = models.DateTimeField()
     record_count = models.PositiveIntegerField(default=0)
     head_hash = models.CharField(max_length=64)
+    # SHA-256 of the visitor's token, a secret their browser made with the consent id: changing,
+    # erasing or reading this visitor's consent from a browser needs it. Empty for a visitor whose
+    # first decision predates tokens, until their browser claims one (consent.services.visitors).
+    token_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "consent_id"], name="unique_site_visitor")]

@@ -36,6 +36,7 @@ class Api:
         self.root = base_url
         self.site = site
         self.key = key
+        self.tokens: dict[str, str] = {}  # consent id -> visitor token, as browsers keep them
 
     def auth(self, key: str | None = None) -> dict:
         return {"Authorization": f"Bearer {key or self.key}"}
@@ -48,10 +49,16 @@ class Api:
         return self.http.post(self.base + path, json=json, headers=headers, **kwargs)
 
     def decide(self, **body):
+        """A decision as the visitor's browser makes it, with the visitor token it holds."""
         body = {"action": "custom", "policy_version": 1, **body}
+        if "consent_id" in body and "token" not in body and str(body["consent_id"]) in self.tokens:
+            body["token"] = self.tokens[str(body["consent_id"])]
         response = self.post("/consents", json=body)
         assert response.status_code == 201, response.text
-        return response.json()
+        recorded = response.json()
+        if "token" in recorded:
+            self.tokens[recorded["consent_id"]] = recorded["token"]
+        return recorded
 
 
 @pytest.fixture

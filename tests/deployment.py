@@ -104,18 +104,23 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()  # the fixture never yields: nothing else would stop it
+            raise
 
     def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 60
+        # A busy machine (CI runs beside other work) may take a while to boot four workers.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.2)
         raise AssertionError("gunicorn did not start:\n" + self.log.read_text())
 
     def stop(self) -> None:
@@ -150,15 +155,19 @@ class Site:
         self.key = server.manage("createsite", "--name", "Shop", "--origin", self.ORIGIN)
         self.token = server.manage("createapikey", "--site", self.key)
         self.base = f"{server.url}/api/v1/sites/{self.key}"
+        self.tokens: dict[str, str] = {}  # consent id -> visitor token, as browsers keep them
 
     def decide(self, action: str, consent_id: str | None = None, policy_version: int = 1) -> dict:
         body = {"action": action, "policy_version": policy_version}
         if consent_id:
             body["consent_id"] = consent_id
+            body["token"] = self.tokens[consent_id]
         # A new connection each time, so that any worker may answer.
         response = requests.post(f"{self.base}/consents", json=body, headers={"Origin": self.ORIGIN}, timeout=30)
         assert response.status_code == 201, response.text
-        return response.json()
+        recorded = response.json()
+        self.tokens.setdefault(recorded["consent_id"], recorded.get("token"))
+        return recorded
 
     def check(self, consent_id: str, category: str = "analytics", token: str | None = None) -> requests.Response:
         return requests.get(

@@ -147,11 +147,12 @@ def test_policy_versions_are_listed(api):
 
 def test_forget_me_erases_the_visitors_decisions(api):
     visitor = api.decide(action="accept_all")["consent_id"]
-    response = api.http.post(api.base + f"/consents/{visitor}/forget", headers=ORIGIN)
+    token = {"token": api.tokens[visitor]}
+    response = api.http.post(api.base + f"/consents/{visitor}/forget", json=token, headers=ORIGIN)
     assert response.status_code == 200
     assert response.json()["erased_records"] == 1
     assert not ConsentRecord.objects.filter(consent_id=visitor).exists()
-    assert api.http.post(api.base + f"/consents/{visitor}/forget").status_code == 404
+    assert api.http.post(api.base + f"/consents/{visitor}/forget", json=token).status_code == 404
     assert api.http.post(api.base + "/consents/zzz/forget").status_code == 404
 
 
@@ -163,13 +164,20 @@ def test_public_endpoints_are_throttled_per_ip(api):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("post", "/consents/{id}/forget"), ("get", "/consents/{id}/receipt"), ("post", "/impressions")],
+    [
+        ("post", "/consents/{id}/forget"),
+        ("post", "/consents/{id}/receipt"),
+        ("post", "/consents/{id}/token"),
+        ("post", "/impressions"),
+    ],
 )
 def test_every_browser_endpoint_refuses_a_foreign_origin(api, method, path):
     visitor = api.decide(action="accept_all")["consent_id"]
-    foreign = getattr(api.http, method)(api.base + path.format(id=visitor), headers={"Origin": "https://evil.example"})
+    token = {"token": api.tokens[visitor]}
+    url = api.base + path.format(id=visitor)
+    foreign = getattr(api.http, method)(url, json=token, headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403, foreign.text
     assert "not registered" in foreign.json()["error"]["message"]
     assert ConsentRecord.objects.filter(consent_id=visitor).exists()
-    own = getattr(api.http, method)(api.base + path.format(id=visitor), headers=ORIGIN)
+    own = getattr(api.http, method)(url, json=token, headers=ORIGIN)
     assert own.status_code in (200, 204), own.text

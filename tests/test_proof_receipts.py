@@ -15,7 +15,11 @@ def test_the_receipt_of_the_latest_decision_is_signed_and_verifies(api):
     first = api.decide(categories={"analytics": True})
     visitor = first["consent_id"]
     latest = api.decide(consent_id=visitor, categories={"marketing": True})
-    response = api.http.get(f"{api.base}/consents/{visitor}/receipt", headers={"Origin": "https://shop.example"})
+    response = api.http.post(
+        f"{api.base}/consents/{visitor}/receipt",
+        json={"token": api.tokens[visitor]},
+        headers={"Origin": "https://shop.example"},
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     receipt = response.json()

@@ -5,12 +5,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from consent.api.cors import RegisteredOrigin
-from consent.api.views import PublicView, errors
+from consent.api.serializers import VisitorTokenSerializer
+from consent.api.views import PublicView, errors, visitor_token
 from consent.services.receipts import receipt
 
 
 class ReceiptView(PublicView):
-    """The consent id, a random UUID only the visitor's browser holds, is what proves it is theirs."""
+    """The visitor proves the id is theirs with the visitor token (POST); a GET, without a body,
+    serves only ids older than tokens that no browser has claimed yet."""
 
     permission_classes = [RegisteredOrigin]
 
@@ -24,4 +26,13 @@ class ReceiptView(PublicView):
         responses={200: OpenApiTypes.OBJECT, **errors(403, 404, 429)},
     )
     def get(self, request, site_key, consent_id):
-        return Response(receipt(self.site, self.consent_id()))
+        return Response(receipt(self.site, self.consent_id(), from_browser=True))
+
+    @extend_schema(
+        summary="A signed receipt of my latest decision",
+        request=VisitorTokenSerializer,
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404, 429)},
+    )
+    def post(self, request, site_key, consent_id):
+        token = visitor_token(request)
+        return Response(receipt(self.site, self.consent_id(), visitor_token=token, from_browser=True))

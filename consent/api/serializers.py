@@ -5,6 +5,7 @@ import re
 from rest_framework import serializers
 
 from consent.models import Action, Source
+from consent.services.visitors import TOKEN
 
 # A BCP 47 language tag as browsers send them (en, pt-BR, zh-Hant-TW): letters, digits, hyphens.
 # Anything else, e.g. a spreadsheet formula, is refused before it is stored.
@@ -31,6 +32,16 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class VisitorTokenField(serializers.RegexField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            TOKEN.pattern,
+            required=False,
+            error_messages={"invalid": "A visitor token is 22 to 128 letters, digits, - or _."},
+            **kwargs,
+        )
+
+
 class DecisionSerializer(serializers.Serializer):
     consent_id = serializers.UUIDField(required=False, help_text="The visitor's id; a new one is made if absent.")
     categories = serializers.DictField(child=StrictBooleanField(), required=False, default=dict)
@@ -39,6 +50,14 @@ class DecisionSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=Source.choices, required=False, default=Source.BANNER)
     language = LanguageField()
     url = serializers.CharField(max_length=2048, required=False, allow_blank=True, default="")
+    token = VisitorTokenField(
+        help_text="The visitor token the browser made with the consent id; needed to change an existing visitor's "
+        "decision from a browser."
+    )
+
+
+class VisitorTokenSerializer(serializers.Serializer):
+    token = VisitorTokenField(help_text="The visitor token the browser made with the consent id.")
 
 
 class RecordedSerializer(serializers.Serializer):
@@ -49,6 +68,17 @@ class RecordedSerializer(serializers.Serializer):
     policy_version = serializers.IntegerField()
     decided_at = serializers.DateTimeField(source="created_at")
     hash = serializers.CharField(help_text="The record's SHA-256 in the visitor's hash chain: a receipt.")
+    token = serializers.CharField(
+        source="issued_token",
+        required=False,
+        help_text="Only for a new visitor who sent no token: the one the server made. Keep it with the consent id.",
+    )
+
+    def to_representation(self, record):
+        data = super().to_representation(record)
+        if not data.get("token"):
+            data.pop("token", None)
+        return data
 
 
 class CurrentConsentSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("sites/<slug:site_key>/consents/<str:consent_id>/history", views.HistoryView.as_view(), name="history"),
     path("sites/<slug:site_key>/consents/<str:consent_id>/forget", views.ForgetView.as_view(), name="forget"),
+    path("sites/<slug:site_key>/consents/<str:consent_id>/token", views.VisitorTokenView.as_view(), name="token"),
     path("sites/<slug:site_key>/consents/<str:consent_id>/export", views.ExportView.as_view(), name="export"),
     path("sites/<slug:site_key>/impressions", impressions.ImpressionView.as_view(), name="impressions"),
     path("sites/<slug:site_key>/consents/<str:consent_id>/receipt", receipts.ReceiptView.as_view(), name="receipt"),

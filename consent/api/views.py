@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,12 +20,13 @@ from consent.services.config import banner_config
 from consent.services.errors import UnknownVisitor
 from consent.services.records import record_decision
 from consent.services.rights import erase_visitor, export_visitor, history
-from consent.services.sites import policy_versions, site_snapshot
+from consent.services.sites import authenticate_api_key, policy_versions, site_snapshot
+from consent.services.visitors import claim
 
 ERRORS = {code: OpenApiResponse(s.ErrorSerializer, description=text) for code, text in {
     400: "Malformed JSON or invalid fields.",
     401: "No API key, or one that is wrong or revoked.",
-    403: "A key of another site, or an Origin the site did not register.",
+    403: "A key of another site, an Origin the site did not register, or a missing or wrong visitor token.",
     404: "Unknown site, visitor or category.",
     413: "Body too large.",
     429: "Too many requests from this IP.",
@@ -88,6 +89,8 @@ class ConsentCreateView(PublicView):
         decision.is_valid(raise_exception=True)
         data = decision.validated_data
         record = record_decision(
+            visitor_token=data.get("token"),
+            from_browser=not has_site_api_key(request, self.site),
             site=self.site,
             action=data["action"],
             choices=data["categories"],
@@ -200,18 +203,54 @@ class ExportView(ServerView):
 
 
 class ForgetView(PublicView):
-    """The widget's "forget me": the visitor erases their own decisions. The consent id, a
-    random UUID only their browser holds, is what proves it is theirs."""
+    """The widget's "forget me": the visitor erases their own decisions, proving they are theirs
+    with the visitor token their browser made with the consent id."""
 
     permission_classes = [RegisteredOrigin]
 
     @extend_schema(
         summary="Erase my decisions (from the banner)",
-        request=None,
-        responses={200: s.ErasedSerializer, **errors(403, 404, 429)},
+        request=s.VisitorTokenSerializer,
+        responses={200: s.ErasedSerializer, **errors(400, 403, 404, 429)},
     )
     def post(self, request, site_key, consent_id):
-        return Response({"consent_id": consent_id, "erased_records": erase_visitor(self.site, self.consent_id())})
+        token = visitor_token(request)
+        erased = erase_visitor(self.site, self.consent_id(), visitor_token=token, from_browser=True)
+        return Response({"consent_id": consent_id, "erased_records": erased})
+
+
+class VisitorTokenView(PublicView):
+    """A browser whose visitor's first decision predates visitor tokens claims one, once
+    (consent.services.visitors). With the token already stored, it only checks it."""
+
+    permission_classes = [RegisteredOrigin]
+
+    @extend_schema(
+        summary="Claim the visitor token of my consent id (once, for ids older than tokens)",
+        request=s.VisitorTokenSerializer,
+        responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404, 429)},
+    )
+    def post(self, request, site_key, consent_id):
+        token = visitor_token(request)
+        if not token:
+            raise ValidationError({"token": ["Send the visitor token to claim."]})
+        claim(self.site.id, self.consent_id(), token)
+        return Response({"consent_id": consent_id, "claimed": True})
+
+
+def visitor_token(request) -> str | None:
+    """The visitor token of a JSON body ({"token": ...}); an empty body has none."""
+    body = s.VisitorTokenSerializer(data=request.data if isinstance(request.data, dict) else {})
+    body.is_valid(raise_exception=True)
+    return body.validated_data.get("token")
+
+
+def has_site_api_key(request, site) -> bool:
+    """Whether the request carries an active API key of this site (a backend service, which acts
+    for any of the site's visitors without their token)."""
+    token = bearer_token(request)
+    owner = authenticate_api_key(token) if token else None
+    return bool(owner and owner.site_id == site.id)
 
 
 class PolicyListView(PublicView):

@@ -30,3 +30,10 @@ class UnknownSite(ConsentError):
 class UnknownVisitor(ConsentError):
     status = 404
     code = "unknown_consent"
+
+
+class VisitorTokenRefused(ConsentError):
+    """A browser's request for a consent id whose visitor token it does not hold."""
+
+    status = 403
+    code = "visitor_token_refused"

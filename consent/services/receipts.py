@@ -16,6 +16,7 @@ from consent.models import ConsentRecord, ErasedRecord
 from consent.services.errors import UnknownVisitor
 from consent.services.proof import derived_key
 from consent.services.sites import SiteSnapshot
+from consent.services.visitors import claim
 
 FORMAT = "cmp-receipt/1"
 ALGORITHM = "hmac-sha256"
@@ -38,8 +39,11 @@ def _signature(fields: Mapping) -> str:
     return hmac.new(_key(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def receipt(site: SiteSnapshot, consent_id) -> dict:
-    """A signed receipt of the visitor's latest decision. Raises UnknownVisitor."""
+def receipt(site: SiteSnapshot, consent_id, *, visitor_token: str | None = None, from_browser: bool = False) -> dict:
+    """A signed receipt of the visitor's latest decision. Raises UnknownVisitor, and
+    VisitorTokenRefused for a browser without the visitor's token."""
+    if from_browser:
+        claim(site.id, consent_id, visitor_token)
     record = ConsentRecord.objects.filter(site_id=site.id, consent_id=consent_id).order_by("-id").first()
     if record is None:
         raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")

@@ -12,6 +12,7 @@ from consent.models import REQUIRED_CATEGORY, Action, ConsentRecord, ConsentStat
 from consent.services.errors import InvalidDecision
 from consent.services.proof import GENESIS, record_hash
 from consent.services.sites import SiteSnapshot
+from consent.services.visitors import authorise, new_token, token_hash, validate_token
 from consent.services.webhooks import enqueue_decision
 
 
@@ -60,13 +61,21 @@ def record_decision(
     ip_address: str = "",
     country: str = "",
     gpc: bool = False,
+    visitor_token: str | None = None,
+    from_browser: bool = False,
 ) -> ConsentRecord:
     """Record one decision as proof and make it the visitor's current state.
 
     Under Global Privacy Control, marketing is refused and the source is `gpc`.
     Only the visitor's own state row is locked, so decisions of different visitors never wait
     on each other.
+
+    A browser (`from_browser`) changing an existing visitor's decision must hold their
+    `visitor_token` (consent.services.visitors); VisitorTokenRefused otherwise. A new visitor's
+    token is stored hashed; when none is given one is made, and returned once as
+    `record.issued_token`.
     """
+    validate_token(visitor_token)
     if action not in Action.values:
         raise InvalidDecision(f"Unknown action {action!r}: use one of {', '.join(Action.values)}.", field="action")
     if source not in Source.values:
@@ -100,7 +109,7 @@ def record_decision(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                _append(site, record)
+                _append(site, record, visitor_token, from_browser)
             break
         except IntegrityError:
             # Two first decisions of one visitor raced to create the state; the loser retries
@@ -111,8 +120,11 @@ def record_decision(
     return record
 
 
-def _append(site: SiteSnapshot, record: ConsentRecord) -> None:
+def _append(site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None, from_browser: bool) -> None:
     state = ConsentState.objects.select_for_update().filter(site_id=site.id, consent_id=record.consent_id).first()
+    record.issued_token = None
+    if state is not None and from_browser:
+        authorise(state, visitor_token)
     cache.visitors_changed(site.id, [record.consent_id])
     before = (state.categories, state.action, state.policy_version, state.decided_at) if state else None
     record.prev_hash = state.head_hash if state else GENESIS
@@ -120,6 +132,9 @@ def _append(site: SiteSnapshot, record: ConsentRecord) -> None:
     record.save()
     if state is None:
         state = ConsentState(site_id=site.id, consent_id=record.consent_id, first_decided_at=record.created_at)
+        if not visitor_token:
+            visitor_token = record.issued_token = new_token()
+        state.token_hash = token_hash(visitor_token)
     state.categories = record.categories
     state.action = record.action
     state.source = record.source

@@ -10,6 +10,7 @@ from consent.services.errors import UnknownVisitor
 from consent.services.proof import consent_digest
 from consent.services.sites import SiteSnapshot
 from consent.services.stats import note_erasure
+from consent.services.visitors import authorise
 from consent.services.webhooks import enqueue_erasure
 
 RECORD_FIELDS = (
@@ -43,14 +44,24 @@ def export_visitor(site: SiteSnapshot, consent_id) -> dict:
     }
 
 
-def erase_visitor(site: SiteSnapshot, consent_id, *, reason: str = "erasure") -> int:
+def erase_visitor(
+    site: SiteSnapshot,
+    consent_id,
+    *,
+    reason: str = "erasure",
+    visitor_token: str | None = None,
+    from_browser: bool = False,
+) -> int:
     """Delete the visitor's records and state at once (GDPR Art. 17), leaving a marker that
     keeps the proof verifiable, and tell the site's webhooks. Returns how many records were
-    deleted; raises UnknownVisitor."""
+    deleted; raises UnknownVisitor, and VisitorTokenRefused for a browser without the visitor's
+    token."""
     with transaction.atomic():
         state = ConsentState.objects.select_for_update().filter(site_id=site.id, consent_id=consent_id).first()
         if state is None:
             raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
+        if from_browser:
+            authorise(state, visitor_token)
         deleted = erase_states(site.id, [state], reason=reason)
         if reason == "erasure":
             enqueue_erasure(site, consent_id)

@@ -30,6 +30,15 @@ function start(config) {
   const stored = preview ? null : readDecision();
   let decision = stored && stored.exp > now() && stored.pv >= config.policy.required ? stored : null;
   let consentId = stored?.id;
+  // The visitor token binds the consent id to this browser: the server wants it for every later
+  // change, erasure or receipt of that id (docs/integration.md, "The cookie").
+  let token = stored?.tk;
+  if (consentId && !token && server) {
+    // A decision from before tokens: claim one for the id, once.
+    token = newToken();
+    writeDecision({ ...stored, tk: token });
+    server.send(`/consents/${consentId}/token`, { token }, consentId);
+  }
 
   const isAllowed = (key) => required(key) || !!decision?.c[key];
   const getConsent = () =>
@@ -52,14 +61,15 @@ function start(config) {
       if (action === 'accept_all') action = 'custom';
     }
     const t = now();
-    consentId = consentId || uuid();
-    decision = { v: 1, id: consentId, pv: config.policy.version, t, exp: t + config.lifetimeDays * 86400, src: source, c };
+    if (!consentId) [consentId, token] = [uuid(), newToken()];
+    decision = { v: 1, id: consentId, tk: token, pv: config.policy.version, t, exp: t + config.lifetimeDays * 86400, src: source, c };
     ui?.hide();
     apply();
     if (!preview) {
       writeDecision(decision);
       const body = {
         consent_id: consentId,
+        token,
         categories: Object.fromEntries(Object.entries(c).map(([key, on]) => [key, !!on])),
         action,
         policy_version: decision.pv,
@@ -86,14 +96,36 @@ function start(config) {
   }
 
   function forget() {
-    server?.send(`/consents/${consentId}/forget`, null, consentId);
+    server?.send(`/consents/${consentId}/forget`, { token }, consentId);
     clearDecision();
-    decision = consentId = null;
+    decision = consentId = token = null;
     ui.hide();
     apply();
     notify();
     showBanner();
   }
+
+  // The signed receipt of the latest decision, fetched with the visitor token and saved as a file.
+  async function receipt() {
+    const response = await fetch(`${base}/consents/${consentId}/receipt`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token }),
+      credentials: 'omit',
+    });
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = 'consent-receipt.json';
+    link.click();
+  }
+
+  // The server refused this browser's token for its id (another browser claimed an old id first):
+  // go on under a new id, with the decision as it stands.
+  addEventListener('cmp:refused', (event) => {
+    if (event.detail !== consentId) return;
+    consentId = null;
+    if (decision) decide('custom', decision.src, getConsent().categories);
+  });
 
   function withUI(then) {
     const run = () => {
@@ -106,7 +138,7 @@ function start(config) {
           consent: getConsent,
           decide,
           forget,
-          receiptUrl: (id) => `${base}/consents/${id}/receipt`,
+          receipt,
         });
       then(ui);
     };
@@ -139,6 +171,13 @@ function start(config) {
 
   if (!decision) showBanner();
   else if (gpcOverrides) decide('custom', 'gpc', getConsent().categories);
+}
+
+// 144 random bits, URL-safe: the visitor token (consent.services.visitors on the server).
+function newToken() {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_');
 }
 
 function uuid() {

@@ -35,9 +35,14 @@ export function transport(base) {
     clearTimeout(timer);
     for (let item; (item = load()[0]); ) {
       let status = 0;
+      let response;
       try {
-        status = (await post(item, true)).status;
+        response = await post(item, true);
+        status = response.status;
       } catch {}
+      // Another browser holds this id's visitor token: main.js goes on under a new id.
+      if (status === 403 && (await response.json().catch(() => ({}))).error?.code === 'visitor_token_refused')
+        dispatchEvent(new CustomEvent('cmp:refused', { detail: item.id }));
       // No answer, a server error or throttling: try again later. Any other answer is final.
       if (!status || status >= 500 || status === 429) {
         timer = setTimeout(flush, delay);

@@ -113,7 +113,7 @@ export function createUI(o) {
       ...(consent
         ? [
             button(t.forget, o.forget, 'l'),
-            h('a', { href: o.receiptUrl(consent.consentId), target: '_blank', rel: 'noopener' }, t.receipt),
+            button(t.receipt, o.receipt, 'l'),
           ]
         : []),
     );
