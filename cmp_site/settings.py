@@ -191,6 +191,7 @@ CMP_PUBLIC_URL = os.environ.get("CMP_PUBLIC_URL", "").rstrip("/")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_consent_ids": {"()": "consent.logs.RedactConsentIds"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_consent_ids"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

@@ -140,9 +140,11 @@ def test_each_category_change_is_an_event(site):
     decide(site, consent_id=visitor, analytics=True)  # nothing changed: no event
     decide(site, consent_id=visitor, marketing=True)
     decide(site, consent_id=visitor, action="withdraw")
+    changed = payloads(endpoint)
     erase_visitor(site_snapshot(site.key), visitor)
 
-    events = payloads(endpoint)
+    # The erasure takes the earlier events of the visitor out of the outbox.
+    events = changed + payloads(endpoint)
     assert [(e["type"], e["changes"]) for e in events] == [
         ("consent.changed", [{"category": "analytics", "event": "opt_in", "allowed": True}]),
         (
@@ -302,3 +304,29 @@ def test_a_paused_endpoints_deliveries_wait_for_it(site, receivers):
     endpoint.save()
     assert deliver_due().delivered == 1
     assert len(receiver.requests) == 1
+
+
+def test_an_erased_visitors_payloads_leave_the_outbox_and_its_log(site):
+    """Only the erasure event, which the site needs to erase on its side, still names the visitor."""
+    endpoint, _ = create_endpoint(site=site, url="http://127.0.0.1:9/")
+    visitor = decide(site, marketing=True).consent_id
+    decide(site, consent_id=visitor, action="withdraw")
+    other = decide(site, analytics=True).consent_id
+    WebhookDelivery.objects.filter(payload__consent_id=str(visitor)).update(status=WebhookDelivery.DELIVERED)
+    erase_visitor(site_snapshot(site.key), visitor)
+    assert [p["type"] for p in payloads(endpoint) if p["consent_id"] == str(visitor)] == ["consent.erased"]
+    assert [p["consent_id"] for p in payloads(endpoint) if p["type"] != "consent.erased"] == [str(other)]
+
+
+def test_consent_ids_are_redacted_from_the_logs():
+    import logging
+
+    from consent.logs import RedactConsentIds
+
+    handler = next(h for h in logging.getLogger().handlers if any(isinstance(f, RedactConsentIds) for f in h.filters))
+    path = "/api/v1/sites/KEY/consents/2f1d3c4e-5b6a-4789-8abc-def012345678/forget"
+    record = logging.getLogger("django.request").makeRecord(
+        "django.request", logging.WARNING, __file__, 1, "Forbidden: %s", (path,), None
+    )
+    assert handler.filter(record)
+    assert handler.format(record) == "Forbidden: /api/v1/sites/KEY/consents/<id>/forget"

@@ -11,7 +11,7 @@ from consent.services.proof import consent_digest
 from consent.services.sites import SiteSnapshot
 from consent.services.stats import note_erasure
 from consent.services.visitors import authorise
-from consent.services.webhooks import enqueue_erasure
+from consent.services.webhooks import enqueue_erasure, forget_deliveries
 
 RECORD_FIELDS = (
     "id", "consent_id", "created_at", "action", "source", "categories", "policy_version",
@@ -96,5 +96,6 @@ def erase_states(site_id: int, states: list[ConsentState], *, reason: str) -> in
     note_erasure(records)
     deleted, _ = records.delete()
     ConsentState.objects.filter(pk__in=[state.pk for state in states]).delete()
+    forget_deliveries(site_id, by_visitor)
     cache.visitors_changed(site_id, by_visitor)
     return deleted

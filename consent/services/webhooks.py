@@ -293,6 +293,16 @@ def redeliver(delivery: WebhookDelivery) -> None:
     delivery.save(update_fields=["status", "next_attempt_at"])
 
 
+def forget_deliveries(site_id: int, consent_ids) -> int:
+    """Delete the deliveries about these visitors, sent or not: an erased visitor's id and choices
+    are not kept in the outbox or its log. The erasure event itself is queued afterwards."""
+    about = WebhookDelivery.objects.filter(
+        endpoint__site_id=site_id, payload__consent_id__in=[str(consent_id) for consent_id in consent_ids]
+    ).exclude(payload__type="consent.erased")
+    _, per_model = about.delete()
+    return per_model.get(WebhookDelivery._meta.label, 0)
+
+
 def prune_deliveries(*, before: datetime) -> int:
     """Delete finished deliveries created before `before` (the delivery log is kept for a while,
     not forever: payloads name visitors)."""
