@@ -5,6 +5,7 @@ REDIS_URL switch it to PostgreSQL and Redis for production.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -100,8 +101,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     # The tests' database is a file too, so that the live servers' threads meet the same locking
-    # as production (an in-memory database shared between threads answers "table is locked").
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # as production (an in-memory database shared between threads answers "table is locked"); one
+    # per test run, so that two runs on one machine do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"cmp-test-{os.getpid()}.sqlite3")}
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.db import OperationalError
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from consent.models import ConsentRecord
 from tests.factories import make_site
@@ -19,6 +19,9 @@ from tests.factories import make_site
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are
 # still plain synchronous ones.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# expect() retries its assertion until it holds: give a busy CI machine the same 10 s as eventually().
+expect.set_options(timeout=10_000)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -178,27 +181,50 @@ def open_shop(page, shop):
 
 
 def stored_cookie(context, shop) -> dict | None:
-    """The cmp_consent cookie, parsed as a site's server would (README)."""
+    """The cmp_consent cookie, parsed as a site's server would (docs/integration.md)."""
     for cookie in context.cookies(shop.origin):
         if cookie["name"] == "cmp_consent":
             return json.loads(urllib.parse.unquote(cookie["value"]))
     return None
 
 
-def wait_until(predicate, timeout=20.0, page=None):
-    """Polls until predicate() is truthy and returns its value (fails after timeout). Give the
-    page when it has Python route handlers: they only run while Playwright is waited on."""
+def eventually(read_value, until=bool, *, what, timeout=10.0, page=None):
+    """read_value()'s value once until(value) holds, read again and again until then. For what the
+    page or the live server reaches a moment after a browser action and no expect() can wait for:
+    a row in the database, a cookie in the browser's cookie store. Fails after timeout, saying what
+    was awaited and the last value read. Give the page when it has Python route handlers: they
+    only run while Playwright is waited on."""
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
-        if value:
+        value = read_value()
+        if until(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"{what}: still not so after {timeout:g} s; last read: {value!r}")
         if page is None:
             time.sleep(0.05)
         else:
             page.wait_for_timeout(50)
+
+
+def wait_until(predicate, timeout=20.0, page=None):
+    """Polls until predicate() is truthy and returns its value (fails after timeout)."""
+    return eventually(predicate, what="the awaited condition", timeout=timeout, page=page)
+
+
+def wait_for_cookie(context, shop, until=lambda cookie: True, what="the consent cookie", page=None) -> dict:
+    """The cmp_consent cookie once there is one and until(cookie) holds. The widget writes it with
+    document.cookie; the context's cookie store, which context.cookies() reads, has it a moment later."""
+    return eventually(
+        lambda: stored_cookie(context, shop),
+        lambda cookie: cookie is not None and until(cookie),
+        what=what,
+        page=page,
+    )
+
+
+def cookie_names(context, shop) -> set[str]:
+    return {c["name"] for c in context.cookies(shop.origin)}
 
 
 def read(query):

@@ -1,57 +1,65 @@
 """Accessibility and layout: keyboard use, the dialog pattern, axe-core, phone and desktop."""
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, AXE, banner, dialog, open_shop, stored_cookie, wait_for_records
+from tests.browser.conftest import (
+    ARTIFACTS,
+    AXE,
+    banner,
+    dialog,
+    open_shop,
+    stored_cookie,
+    wait_for_cookie,
+    wait_for_records,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-FOCUSED = """() => {
-  const root = document.querySelector('cmp-banner')?.shadowRoot;
-  const el = document.activeElement === root?.host ? root.activeElement : document.activeElement;
-  return el && {tag: el.tagName, text: el.textContent.trim(), id: el.id,
-                inDialog: !!el.closest('dialog'), inBanner: !!el.closest('.b')};
-}"""
+
+def focused(page):
+    """The focused element inside the widget's shadow root (the host page's is page.locator(...))."""
+    return page.locator("cmp-banner :focus")
 
 
-def focused(page) -> dict:
-    return page.evaluate(FOCUSED)
+def focus_within(page, widget_part: str):
+    """widget_part ("dialog", ".b") when it or an element inside it has the focus."""
+    return page.locator(f"cmp-banner {widget_part}:focus-within")
 
 
 def test_keyboard_alone_decides_and_the_dialog_traps_and_returns_focus(shop, page):
     open_shop(page, shop)
     banner(page).wait_for(state="visible")
-    assert focused(page)["inBanner"]  # focus moved into the banner
-    order = []
-    for _ in range(4):
+    expect(focus_within(page, ".b")).to_have_count(1)  # focus moved into the banner
+    for text in ["Cookie policy", "Accept all", "Reject all", "Customize"]:
         page.keyboard.press("Tab")
-        order.append(focused(page)["text"])
-    assert order == ["Cookie policy", "Accept all", "Reject all", "Customize"]
+        expect(focused(page)).to_have_text(text)
     page.keyboard.press("Enter")
     dialog(page).wait_for(state="visible")
     for _ in range(12):  # round and round, never leaving the dialog
         page.keyboard.press("Tab")
-        assert focused(page)["inDialog"]
+        expect(focus_within(page, "dialog")).to_have_count(1)
     page.keyboard.press("Shift+Tab")
-    assert focused(page)["inDialog"]
+    expect(focus_within(page, "dialog")).to_have_count(1)
 
     page.keyboard.press("Escape")  # closes without deciding: the banner asks again
-    assert dialog(page).is_hidden() and banner(page).is_visible()
-    assert focused(page)["text"] == "Customize"
+    expect(dialog(page)).to_be_hidden()
+    expect(banner(page)).to_be_visible()
+    expect(focused(page)).to_have_text("Customize")
     assert stored_cookie(page.context, shop) is None
 
     page.keyboard.press("Enter")
     dialog(page).wait_for(state="visible")
-    assert focused(page)["text"] == "×"
+    expect(focused(page)).to_have_text("×")
     page.keyboard.press("Tab")  # Preferences (Strictly necessary is disabled)
     page.keyboard.press("Tab")  # Analytics
     page.keyboard.press("Space")
-    assert dialog(page).get_by_role("switch", name="Analytics").is_checked()
+    expect(dialog(page).get_by_role("switch", name="Analytics")).to_be_checked()
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
-    assert focused(page)["text"] == "Save choices"
+    expect(focused(page)).to_have_text("Save choices")
     page.keyboard.press("Enter")
-    cookie = stored_cookie(page.context, shop)
+    cookie = wait_for_cookie(page.context, shop)
     assert cookie["c"]["analytics"] == 1 and cookie["c"]["marketing"] == 0
     wait_for_records(cookie["id"])
 
@@ -59,10 +67,11 @@ def test_keyboard_alone_decides_and_the_dialog_traps_and_returns_focus(shop, pag
     page.focus("#settings")
     page.keyboard.press("Enter")
     dialog(page).wait_for(state="visible")
-    assert focused(page)["inDialog"]
+    expect(focus_within(page, "dialog")).to_have_count(1)
     page.keyboard.press("Escape")
-    assert dialog(page).is_hidden() and banner(page).is_hidden()
-    assert focused(page)["id"] == "settings"
+    expect(dialog(page)).to_be_hidden()
+    expect(banner(page)).to_be_hidden()
+    expect(page.locator("#settings")).to_be_focused()
 
 
 def axe_violations(page) -> list:

@@ -1,7 +1,8 @@
-"""Blocked elements (CONTRACT.md 3): run or load only once allowed, in document order, once each,
-including elements other scripts add later."""
+"""Blocked elements (docs/integration.md, "Blocking trackers"): run or load only once allowed, in
+document order, once each, including elements other scripts add later."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import banner, open_shop, wait_until
 
@@ -25,19 +26,19 @@ ADD_LATE = """(name) => {
 def test_nothing_loads_before_consent_and_only_allowed_categories_after(shop, page):
     open_shop(page, shop)
     banner(page).wait_for(state="visible")
-    assert page.locator("iframe[data-category]").get_attribute("src") is None
-    assert page.locator("img[data-category]").get_attribute("src") is None
+    expect(page.locator("iframe[data-category]")).not_to_have_attribute("src")
+    expect(page.locator("img[data-category]")).not_to_have_attribute("src")
     assert page.evaluate("CMP.setConsent({analytics: true})") is None
     wait_until(lambda: len(page.evaluate("log")) == 2)
     assert page.evaluate("log") == ["inline-analytics", "external-analytics"]
-    assert page.locator("iframe[data-category]").get_attribute("src") is None
+    expect(page.locator("iframe[data-category]")).not_to_have_attribute("src")
     assert shop.tracker_hits() == ["/ext/analytics.js"]
 
     page.evaluate("CMP.setConsent({marketing: true})")
     wait_until(lambda: len(page.evaluate("log")) == 3)
     page.locator("img[data-category]").evaluate("(img) => img.decode().catch(() => null)")
-    assert page.locator("iframe[data-category]").get_attribute("src") == "/ext/ad.html"
-    assert page.locator("img[data-category]").get_attribute("src") == "/ext/pixel.gif"
+    expect(page.locator("iframe[data-category]")).to_have_attribute("src", "/ext/ad.html")
+    expect(page.locator("img[data-category]")).to_have_attribute("src", "/ext/pixel.gif")
     wait_until(lambda: {"/ext/ad.html", "/ext/pixel.gif"} <= set(shop.tracker_hits()))
 
     # Each ran once, whatever decisions follow.
@@ -69,7 +70,7 @@ def test_elements_added_later_obey_the_same_rule(shop, page):
     page.evaluate(ADD_LATE, "late-before")
     page.wait_for_timeout(200)
     assert "late-before" not in page.evaluate("log")
-    assert page.locator("iframe[title=late-before]").get_attribute("src") is None
+    expect(page.locator("iframe[title=late-before]")).not_to_have_attribute("src")
 
     page.evaluate("CMP.acceptAll()")
     wait_until(lambda: "late-before" in page.evaluate("log"))

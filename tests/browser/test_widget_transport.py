@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import banner, open_shop, records, stored_cookie, wait_for_records, wait_until
+from tests.browser.conftest import banner, open_shop, records, wait_for_cookie, wait_for_records, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +18,7 @@ def test_a_decision_made_offline_is_applied_at_once_and_sent_when_back_online(sh
     open_shop(page, shop)
     banner(page).get_by_role("button", name="Accept all").click()
     wait_until(lambda: len(page.evaluate("log")) == 4)  # applied without the server
-    consent_id = stored_cookie(page.context, shop)["id"]
+    consent_id = wait_for_cookie(page.context, shop)["id"]
     pending = page.evaluate("JSON.parse(localStorage.getItem('cmp_pending'))")
     assert [item["body"]["consent_id"] for item in pending] == [consent_id]
     assert records(consent_id) == []
@@ -35,7 +35,7 @@ def test_a_page_opened_later_sends_what_an_offline_page_could_not(shop, context)
     block_api(page, shop)
     open_shop(page, shop)
     banner(page).get_by_role("button", name="Reject all").click()
-    consent_id = stored_cookie(context, shop)["id"]
+    consent_id = wait_for_cookie(context, shop)["id"]
     page.close()
     assert records(consent_id) == []
 
@@ -57,6 +57,6 @@ def test_a_server_error_is_retried(shop, page):
     page.route(f"{shop.api}/api/v1/sites/*/consents", fail_twice)
     open_shop(page, shop)
     banner(page).get_by_role("button", name="Accept all").click()
-    consent_id = stored_cookie(page.context, shop)["id"]
+    consent_id = wait_for_cookie(page.context, shop, page=page)["id"]
     wait_for_records(consent_id, page=page)
     assert len(failures) == 2
