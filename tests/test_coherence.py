@@ -109,6 +109,29 @@ def test_a_material_policy_published_from_the_command_line_outdates_in_every_wor
     assert {r.json()["reason"] for r in again} == {"granted"}
 
 
+def test_an_erasure_is_seen_by_every_worker(server):
+    site = Site(server)
+    visitor = site.decide("accept_all")["consent_id"]
+    assert all(r.json()["allowed"] for r in from_every_worker(server, lambda: site.check(visitor)))
+    erased = requests.delete(f"{site.base}/consents/{visitor}", headers={"Authorization": f"Bearer {site.token}"})
+    assert erased.status_code == 200
+    after = from_every_worker(server, lambda: site.check(visitor))
+    assert {r.json()["reason"] for r in after} == {"no_decision"}
+
+
+def test_an_origin_removed_by_another_process_is_refused_by_every_worker(server):
+    site = Site(server)
+    post = lambda: requests.post(  # noqa: E731
+        f"{site.base}/consents", json={"action": "accept_all", "policy_version": 1}, headers={"Origin": site.ORIGIN}
+    )
+    assert {r.status_code for r in from_every_worker(server, post)} == {201}
+    server.manage(
+        "shell", "-c", f"from consent.models import SiteOrigin; SiteOrigin.objects.get(site__key='{site.key}').delete()"
+    )
+    after = from_every_worker(server, post)
+    assert {r.status_code for r in after} == {403}
+
+
 def test_no_stale_answer_after_checks_race_withdrawals(server):
     """Each visitor's withdrawal is sent together with checks of that visitor, whose state is
     not cached yet: a check that read the state before the commit must not keep it after."""
