@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
+# Local runs (the demo, the tests) use a key kept beside the code, readable by its owner only;
+# production sets SECRET_KEY itself, and the server refuses to start without one.
+export SECRET_KEY ?= $(shell test -s .secret_key || $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > .secret_key; chmod 600 .secret_key; cat .secret_key)
 # The production configuration the suite also runs against (CI starts both services).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cmp
 REDIS ?= redis://127.0.0.1:6379/1

@@ -23,6 +23,7 @@ Needs PostgreSQL on 127.0.0.1 (as for the tests).
 
 import argparse
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -142,6 +143,8 @@ def main() -> None:
     os.environ["ALLOWED_HOSTS"] = "testserver"
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmp_site.settings")
+    # A key of its own for the run: the server refuses to start without one.
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
     print(f"Recreating {DB_NAME} and migrating...", flush=True)
     recreate_database()
 

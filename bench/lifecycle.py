@@ -17,6 +17,7 @@ Needs PostgreSQL on 127.0.0.1 (as for the tests).
 
 import argparse
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,8 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmp_site.settings")
+    # A key of its own for the run: the server refuses to start without one.
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
     sys.path.insert(0, str(ROOT))
     import django
 

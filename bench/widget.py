@@ -13,6 +13,7 @@ import argparse
 import gzip
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -197,6 +198,8 @@ def build_ours(folder: Path, origin: str) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmp_site.settings")
+    # A key of its own for the run: the server refuses to start without one.
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,15 +27,27 @@ DEBUG = env_bool("DEBUG")
 
 
 def _local_secret_key() -> str:
-    """A key kept beside the code, so that a demo without SECRET_KEY survives restarts
-    (API keys are hashed with it). Production sets SECRET_KEY."""
+    """For DEBUG only: a key kept beside the code, readable by its owner alone, so that a local
+    server survives restarts (API keys are hashed with it)."""
     path = BASE_DIR / ".secret_key"
     if not path.exists():
+        path.touch(mode=0o600)
         path.write_text(get_random_secret_key())
+    path.chmod(0o600)
     return path.read_text().strip()
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
+# Nothing starts in production with a key it made up: every server of a deployment must share the
+# one that API keys, receipts, checkpoints and webhook secrets are keyed with.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it from your secret store, the same on every server "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+            "For a local try-out use `make demo`, or DEBUG=1."
+        )
+    SECRET_KEY = _local_secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

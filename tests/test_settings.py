@@ -1,0 +1,29 @@
+"""Settings that fail closed: no production server starts with a secret it made up."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START = "import django; django.setup(); from django.conf import settings; print(len(settings.SECRET_KEY))"
+
+
+def start(**env) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    environ.update(DJANGO_SETTINGS_MODULE="cmp_site.settings", **env)
+    return subprocess.run([sys.executable, "-c", START], cwd=ROOT, env=environ, capture_output=True, text=True)
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    refused = start()
+    assert refused.returncode != 0
+    assert "SECRET_KEY is not set" in refused.stderr
+    assert start(SECRET_KEY="k" * 50).stdout.strip() == "50"
+
+
+def test_a_local_debug_server_keeps_its_key_readable_by_its_owner_only():
+    started = start(DEBUG="1")
+    assert started.returncode == 0, started.stderr
+    assert stat.S_IMODE((ROOT / ".secret_key").stat().st_mode) == 0o600
