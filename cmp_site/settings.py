@@ -154,8 +154,14 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES")
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+# Production is served over TLS: HTTPS=1 (the older SECURE_COOKIES=1 means the same) turns on
+# secure cookies, the redirect to https (not for /healthz, which load balancers probe over http)
+# and HSTS for a year. `manage.py check --deploy` is then clean.
+HTTPS = env_bool("HTTPS", env_bool("SECURE_COOKIES"))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
 
 # CORS is decided per site at request time (consent.api.cors); nothing is allowed statically.
 CORS_ALLOWED_ORIGINS: list[str] = []

@@ -1,6 +1,7 @@
 """Settings that fail closed: no production server starts with a secret it made up."""
 
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -27,3 +28,24 @@ def test_a_local_debug_server_keeps_its_key_readable_by_its_owner_only():
     started = start(DEBUG="1")
     assert started.returncode == 0, started.stderr
     assert stat.S_IMODE((ROOT / ".secret_key").stat().st_mode) == 0o600
+
+
+def test_the_documented_production_settings_pass_the_deploy_check():
+    environ = {k: v for k, v in os.environ.items() if k not in ("DEBUG",)}
+    environ.update(SECRET_KEY=secrets.token_urlsafe(50), HTTPS="1", ALLOWED_HOSTS="cmp.example.com")
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "no issues" in checked.stdout
+
+
+def test_https_redirects_everything_but_the_health_check(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    moved = client.get("/api/v1/sites/x/config")
+    assert moved.status_code == 301 and moved["Location"].startswith("https://")
