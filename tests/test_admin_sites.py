@@ -158,3 +158,28 @@ def test_the_preview_page_embeds_the_widget_and_may_be_framed_by_the_admin(opera
 def test_the_site_list_links_each_site_to_its_figures(operator, site):
     assert f"/admin/consent/site/dashboard/?site={site.pk}" in operator.get("/admin/consent/site/").content.decode()
     assert Site.objects.count() == 1
+
+
+def test_one_time_secrets_never_travel_in_a_cookie(operator, site):
+    created = operator.post("/admin/consent/apikey/add/", {"site": site.pk, "name": "backend"})
+    assert created.status_code == 302
+    assert "messages" not in created.cookies
+    shown = operator.get(created["Location"])
+    token = next(str(m) for m in shown.context["messages"]).rsplit(" ", 1)[-1]
+    assert token.startswith("cmp_")
+    assert all(token not in morsel.value for morsel in operator.cookies.values())
+    endpoint = operator.post(
+        "/admin/consent/webhookendpoint/add/",
+        {"site": site.pk, "url": "https://hooks.example/cmp", "active": "on", "description": ""},
+    )
+    assert endpoint.status_code == 302 and "messages" not in endpoint.cookies
+
+
+def test_staff_passwords_follow_a_real_policy():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    for weak in ("password1234", "12345678901234", "short1A!"):
+        with pytest.raises(ValidationError):
+            validate_password(weak)
+    validate_password("correct-horse-battery-staple")
