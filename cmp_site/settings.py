@@ -212,6 +212,9 @@ CMP_COUNTRY_HEADER = os.environ.get("CMP_COUNTRY_HEADER", "")
 # How stale this process's view of the cache epoch may be (consent.cache): each process re-reads
 # it that often, and a change whose invalidation missed Redis waits that long before it answers.
 CMP_CACHE_EPOCH_SECONDS = float(os.environ.get("CMP_CACHE_EPOCH_SECONDS", "0.25"))
+# Webhooks may go to loopback, private and link-local addresses (a receiver on the same network):
+# off by default, so that an admin form cannot make this server call its own network.
+CMP_WEBHOOKS_ALLOW_PRIVATE = env_bool("CMP_WEBHOOKS_ALLOW_PRIVATE")
 # Public base URL of this server, used in the widget to reach the API (default: from the request).
 CMP_PUBLIC_URL = os.environ.get("CMP_PUBLIC_URL", "").rstrip("/")
 

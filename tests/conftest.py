@@ -15,6 +15,13 @@ def _fresh_cache():
     _local_counts.clear()
 
 
+@pytest.fixture(autouse=True)
+def _webhooks_may_call_loopback(settings):
+    """The tests' webhook receivers listen on 127.0.0.1, which production refuses by default
+    (tests/test_webhooks_outbound.py turns it back off)."""
+    settings.CMP_WEBHOOKS_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def site(db):
     return make_site()

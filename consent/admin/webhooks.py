@@ -1,17 +1,36 @@
 """Webhook endpoints (the secret shown once, on creation) and the delivery log."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.html import format_html
 
 from consent.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from consent.services.webhooks import endpoint_secret, redeliver, rotate_secret
+from consent.services.webhooks import check_endpoint_url, endpoint_secret, redeliver, rotate_secret
 
 __all__ = ["WebhookEndpointAdmin", "WebhookDeliveryAdmin"]
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["site", "url", "description", "categories", "events", "active"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            check_endpoint_url(url)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["url"]) from None
+        return url
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
     list_display = ["url", "site", "active", "categories", "events", "created_at"]
     list_filter = ["active", "site"]
     search_fields = ["url", "description"]

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ from consent.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from consent.services.outbound import CheckedHTTPHandler, CheckedHTTPSHandler, UnsafeDestination, check_url
 from consent.services.proof import derived_key
 from consent.services.sites import SiteSnapshot, site_snapshot
 
@@ -54,13 +56,23 @@ def endpoint_secret(endpoint: WebhookEndpoint) -> str:
 def create_endpoint(
     *, site: Site, url: str, categories: list[str] | None = None, events: list[str] | None = None, description: str = ""
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint. Returns it and its secret, which is shown only once."""
+    """A new endpoint. Returns it and its secret, which is shown only once. Raises
+    ValidationError, also for a URL whose host is not on the public internet (consent.services.outbound)."""
     endpoint = WebhookEndpoint(
         site=site, url=url, categories=categories or [], events=events or [], description=description
     )
     endpoint.full_clean()
+    check_endpoint_url(url)
     endpoint.save()
     return endpoint, endpoint_secret(endpoint)
+
+
+def check_endpoint_url(url: str) -> None:
+    """ValidationError for a URL this server must not call (its own host or network)."""
+    try:
+        check_url(url)
+    except UnsafeDestination as error:
+        raise ValidationError({"url": [str(error)]}) from None
 
 
 def rotate_secret(endpoint: WebhookEndpoint) -> str:
@@ -205,7 +217,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+_opener = urllib.request.build_opener(_NoRedirect, CheckedHTTPHandler, CheckedHTTPSHandler)
 
 
 def backoff(attempts: int) -> timedelta:
