@@ -98,3 +98,17 @@ def test_a_script_can_capture_the_site_key(tmp_path):
     assert key.startswith("cmp_") and "\n" not in key
     helped = subprocess.run([*manage, "verifyproof", "--help"], env=env, capture_output=True, text=True)
     assert helped.returncode == 0 and "--site" in helped.stdout
+
+
+def test_every_command_that_changes_a_site_leaves_an_audit_entry(db):
+    from consent.models import ConfigChange
+
+    key = run("createsite", "--name", "Audited", "--origin", "https://audited.example").strip().splitlines()[-1]
+    run("createapikey", "--site", key)
+    run("publishpolicy", "--site", key, "--material")
+    entries = ConfigChange.objects.filter(site__key=key).order_by("id")
+    assert [(e.username, e.action) for e in entries] == [
+        ("manage.py createsite", "added"),
+        ("manage.py createapikey", "created"),
+        ("manage.py publishpolicy", "published"),
+    ]

@@ -185,20 +185,13 @@ class SiteAdmin(admin.ModelAdmin):
     @admin.action(description="Publish a new minor policy version (decisions stay valid)")
     def publish_minor_policy(self, request, queryset):
         for site in queryset:
-            version = publish_policy(site=site, material=False)
-            record_change(site=site, user=request.user, action="published", target=f"policy version {version.version}")
+            version = publish_policy(site=site, material=False, by=request.user)
             messages.success(request, f"{site}: published version {version.version}.")
 
     @admin.action(description="Publish a new material policy version (visitors are asked again)")
     def publish_material_policy(self, request, queryset):
         for site in queryset:
-            version = publish_policy(site=site, material=True)
-            record_change(
-                site=site,
-                user=request.user,
-                action="published",
-                target=f"material policy version {version.version}",
-            )
+            version = publish_policy(site=site, material=True, by=request.user)
             messages.success(request, f"{site}: published material version {version.version}.")
 
 
@@ -253,9 +246,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             obj.save(update_fields=["name"])
             return
-        api_key, token = create_api_key(site=obj.site, name=obj.name)
+        api_key, token = create_api_key(site=obj.site, name=obj.name, by=request.user)
         obj.pk, obj.prefix, obj.key_hash = api_key.pk, api_key.prefix, api_key.key_hash
-        record_change(site=obj.site, user=request.user, action="created", target=f"API key {api_key}")
         messages.warning(request, f"The new API key, shown only this once: {token}")
 
     def has_delete_permission(self, request, obj=None):
@@ -264,8 +256,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
         for api_key in queryset.filter(revoked_at__isnull=True).select_related("site"):
-            revoke_api_key(api_key)
-            record_change(site=api_key.site, user=request.user, action="revoked", target=f"API key {api_key}")
+            revoke_api_key(api_key, by=request.user)
         messages.success(request, "Revoked.")
 
 

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.html import format_html
 
 from consent.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from consent.services.audit import field_changes, record_change
 from consent.services.webhooks import check_endpoint_url, endpoint_secret, redeliver, rotate_secret
 
 __all__ = ["WebhookEndpointAdmin", "WebhookDeliveryAdmin"]
@@ -41,6 +42,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        record_change(
+            site=obj.site,
+            user=request.user,
+            action="changed" if change else "added",
+            target=f"webhook endpoint {obj.url}",
+            changes=field_changes(form.initial, form.cleaned_data, form.changed_data),
+        )
         if not change:
             messages.warning(
                 request,
@@ -55,7 +63,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def rotate(self, request, queryset):
         for endpoint in queryset:
             messages.warning(
-                request, format_html("New secret of {}: <code>{}</code>", endpoint.url, rotate_secret(endpoint))
+                request,
+                format_html(
+                    "New secret of {}: <code>{}</code>", endpoint.url, rotate_secret(endpoint, by=request.user)
+                ),
             )
 
 

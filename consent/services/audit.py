@@ -26,13 +26,18 @@ def field_changes(before: Mapping, after: Mapping, fields: Iterable[str]) -> dic
 
 
 def record_change(*, site: Site, user, action: str, target: str, changes: Mapping | None = None) -> ConfigChange:
-    """Keep one entry of the audit trail. The site's name and the user's name are copied, so
-    the entry still reads right after either is renamed or deleted."""
+    """Keep one entry of the audit trail. `user` is a staff user, or a text naming who else acted
+    (e.g. "manage.py publishpolicy"), or None ("system"). The site's name and the user's name are
+    copied, so the entry still reads right after either is renamed or deleted."""
+    if isinstance(user, str):
+        name, user = user, None
+    else:
+        name = getattr(user, "get_username", lambda: "")() or "system"
     return ConfigChange.objects.create(
         site=site,
         site_name=site.name,
         user=user if getattr(user, "pk", None) else None,
-        username=getattr(user, "get_username", lambda: "")() or "system",
+        username=name,
         action=action,
         target=target,
         changes=dict(changes or {}),

@@ -22,6 +22,7 @@ from consent.models import (
     WebhookEndpoint,
     web_url,
 )
+from consent.services.audit import record_change
 from consent.services.defaults import default_category_patterns, default_category_texts
 from consent.services.errors import UnknownSite
 
@@ -75,7 +76,9 @@ def load_snapshot(site_key: str) -> SiteSnapshot:
     )
 
 
-def create_site(*, name: str, origins: list[str], languages: list[str] | None = None, policy_url: str = "") -> Site:
+def create_site(
+    *, name: str, origins: list[str], languages: list[str] | None = None, policy_url: str = "", by=None
+) -> Site:
     """A new site with the four built-in categories and its first policy version.
     Raises ValidationError for a policy URL that is not http(s)."""
     languages = languages or ["en"]
@@ -95,10 +98,11 @@ def create_site(*, name: str, origins: list[str], languages: list[str] | None = 
                 cookie_patterns=default_category_patterns(key),
             )
         PolicyVersion.objects.create(site=site, version=1, url=policy_url, summary="First version.", material=True)
+        record_change(site=site, user=by, action="added", target="site", changes={"origins": [None, origins]})
     return site
 
 
-def publish_policy(*, site: Site, material: bool = False, url: str = "", summary: str = "") -> PolicyVersion:
+def publish_policy(*, site: Site, material: bool = False, url: str = "", summary: str = "", by=None) -> PolicyVersion:
     """Publish the next policy version. A material one makes earlier decisions outdated.
     Raises ValidationError for a URL that is not http(s)."""
     if url:
@@ -115,6 +119,8 @@ def publish_policy(*, site: Site, material: bool = False, url: str = "", summary
             url=url or (latest.url if latest else ""),
             summary=summary,
         )
+        kind = "material policy version" if material else "policy version"
+        record_change(site=site, user=by, action="published", target=f"{kind} {version.version}")
     return version
 
 
@@ -128,18 +134,21 @@ def hash_api_key(token: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def create_api_key(*, site: Site, name: str = "default") -> tuple[ApiKey, str]:
+def create_api_key(*, site: Site, name: str = "default", by=None) -> tuple[ApiKey, str]:
     """A new key for the site. Returns the stored key and the token, which is shown only once."""
     token = "cmp_" + secrets.token_urlsafe(32)
-    api_key = ApiKey.objects.create(site=site, name=name, prefix=token[:12], key_hash=hash_api_key(token))
+    with transaction.atomic():
+        api_key = ApiKey.objects.create(site=site, name=name, prefix=token[:12], key_hash=hash_api_key(token))
+        record_change(site=site, user=by, action="created", target=f"API key {api_key}")
     return api_key, token
 
 
-def revoke_api_key(api_key: ApiKey) -> None:
+def revoke_api_key(api_key: ApiKey, *, by=None) -> None:
     """The key stops working for every process once this commits (its save clears the cache)."""
     api_key.revoked_at = timezone.now()
     with transaction.atomic():
         api_key.save(update_fields=["revoked_at"])
+        record_change(site=api_key.site, user=by, action="revoked", target=f"API key {api_key}")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from consent.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from consent.services.audit import record_change
 from consent.services.outbound import CheckedHTTPHandler, CheckedHTTPSHandler, UnsafeDestination, check_url
 from consent.services.proof import derived_key
 from consent.services.sites import SiteSnapshot, site_snapshot
@@ -54,7 +55,13 @@ def endpoint_secret(endpoint: WebhookEndpoint) -> str:
 
 
 def create_endpoint(
-    *, site: Site, url: str, categories: list[str] | None = None, events: list[str] | None = None, description: str = ""
+    *,
+    site: Site,
+    url: str,
+    categories: list[str] | None = None,
+    events: list[str] | None = None,
+    description: str = "",
+    by=None,
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint. Returns it and its secret, which is shown only once. Raises
     ValidationError, also for a URL whose host is not on the public internet (consent.services.outbound)."""
@@ -63,7 +70,9 @@ def create_endpoint(
     )
     endpoint.full_clean()
     check_endpoint_url(url)
-    endpoint.save()
+    with transaction.atomic():
+        endpoint.save()
+        record_change(site=site, user=by, action="added", target=f"webhook endpoint {url}")
     return endpoint, endpoint_secret(endpoint)
 
 
@@ -75,10 +84,12 @@ def check_endpoint_url(url: str) -> None:
         raise ValidationError({"url": [str(error)]}) from None
 
 
-def rotate_secret(endpoint: WebhookEndpoint) -> str:
+def rotate_secret(endpoint: WebhookEndpoint, *, by=None) -> str:
     """A new secret for the endpoint (the old one stops verifying at once). Shown only once."""
     endpoint.secret_salt = WebhookEndpoint._meta.get_field("secret_salt").default()
-    endpoint.save(update_fields=["secret_salt"])
+    with transaction.atomic():
+        endpoint.save(update_fields=["secret_salt"])
+        record_change(site=endpoint.site, user=by, action="rotated", target=f"webhook secret of {endpoint.url}")
     return endpoint_secret(endpoint)
 
 

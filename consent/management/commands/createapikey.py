@@ -15,6 +15,6 @@ class Command(BaseCommand):
         found = Site.objects.filter(key=site).first()
         if found is None:
             raise CommandError(f"No site has the key {site!r}.")
-        api_key, token = create_api_key(site=found, name=name)
+        api_key, token = create_api_key(site=found, name=name, by="manage.py createapikey")
         self.stderr.write(f"API key {api_key.name!r} ({api_key.prefix}…) for {found.name}; it is not shown again.")
         self.stdout.write(token)

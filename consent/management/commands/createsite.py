@@ -21,7 +21,13 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError(exc.messages[0]) from None
         try:
-            site = create_site(name=name, origins=origin, languages=language or ["en"], policy_url=policy_url)
+            site = create_site(
+                name=name,
+                origins=origin,
+                languages=language or ["en"],
+                policy_url=policy_url,
+                by="manage.py createsite",
+            )
         except ValidationError:
             raise CommandError(f"The policy URL must be an http(s) URL, not {policy_url!r}.") from None
         self.stderr.write(

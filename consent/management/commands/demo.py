@@ -21,11 +21,15 @@ class Command(BaseCommand):
         site = Site.objects.filter(name=DEMO_NAME).first()
         if site is None:
             site = create_site(
-                name=DEMO_NAME, origins=origins, languages=["en", "de", "fr", "es"], policy_url=f"{base}/demo/policy"
+                name=DEMO_NAME,
+                origins=origins,
+                languages=["en", "de", "fr", "es"],
+                policy_url=f"{base}/demo/policy",
+                by="manage.py demo",
             )
         for origin in origins:
             SiteOrigin.objects.get_or_create(site=site, origin=origin)
-        _, token = create_api_key(site=site, name="demo")
+        _, token = create_api_key(site=site, name="demo", by="manage.py demo")
         password = secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(
             username="admin", defaults={"is_staff": True, "is_superuser": True}

@@ -19,7 +19,9 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No site has the key {site!r}.")
         try:
-            version = publish_policy(site=found, material=material, url=url, summary=summary)
+            version = publish_policy(
+                site=found, material=material, url=url, summary=summary, by="manage.py publishpolicy"
+            )
         except ValidationError:
             raise CommandError(f"The policy URL must be an http(s) URL, not {url!r}.") from None
         kind = "material" if material else "minor"
