@@ -48,6 +48,8 @@ if not SECRET_KEY:
             "For a local try-out use `make demo`, or DEBUG=1."
         )
     SECRET_KEY = _local_secret_key()
+# Older secrets, newest first, while a rotation is under way (consent.services.keys).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -383,6 +383,9 @@ class WebhookEndpoint(models.Model):
     )
     active = models.BooleanField(default=True)
     secret_salt = models.CharField(max_length=32, default=new_webhook_salt, editable=False)
+    # Which of SECRET_KEY and its fallbacks the secret is derived from (its key id): a rotated
+    # SECRET_KEY keeps the endpoint's secret until the secret itself is rotated.
+    secret_key_id = models.CharField(max_length=40, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

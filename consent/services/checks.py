@@ -117,7 +117,7 @@ def check_with_api_key(*, site_key: str, token: str, consent_id: uuid.UUID, key:
             return None
     owner = found.get(names["owner"])
     if owner is cache.MISSING:
-        owner = loaded[names["owner"]] = load_key_owner(key_hash)
+        owner = loaded[names["owner"]] = load_key_owner(token)
     if not (owner and owner.site_id == site.id and key in site.categories):
         found.store(loaded)
         return None

@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker, ProofCheckpoint, Site
+from consent.services.keys import derived_key, derived_keys
 
 GENESIS = "0" * 64
 # Records younger than this are left for the next seal: their transactions may not have
@@ -51,15 +51,9 @@ def record_hash(record: ConsentRecord, *, site_key: str) -> str:
     return canonical_hash(content)
 
 
-def derived_key(purpose: str) -> bytes:
-    """A key for one purpose (receipts, checkpoints, webhook secrets) derived from SECRET_KEY,
-    so that no purpose's key reveals another's."""
-    return hmac.new(settings.SECRET_KEY.encode(), f"cmp:{purpose}".encode(), hashlib.sha256).digest()
-
-
 def consent_digest(consent_id) -> str:
     """A keyed digest of a visitor id: names a chain in a marker without keeping the id."""
-    return hmac.new(settings.SECRET_KEY.encode(), str(consent_id).encode(), hashlib.sha256).hexdigest()
+    return hmac.new(derived_key("consent-digest"), str(consent_id).encode(), hashlib.sha256).hexdigest()
 
 
 def merkle_root(hashes: list[str]) -> str:
@@ -87,8 +81,16 @@ def checkpoint_hash(checkpoint: ProofCheckpoint, *, site_key: str) -> str:
     return canonical_hash(content)
 
 
-def checkpoint_signature(checkpoint_hash_hex: str) -> str:
-    return hmac.new(derived_key("checkpoint"), checkpoint_hash_hex.encode(), hashlib.sha256).hexdigest()
+def checkpoint_signature(checkpoint_hash_hex: str, key: bytes | None = None) -> str:
+    return hmac.new(key or derived_key("checkpoint"), checkpoint_hash_hex.encode(), hashlib.sha256).hexdigest()
+
+
+def _signed_by_us(checkpoint) -> bool:
+    """Signed under SECRET_KEY or one of its fallbacks (a rotated secret keeps old checkpoints)."""
+    return any(
+        hmac.compare_digest(checkpoint_signature(checkpoint.hash, key), checkpoint.signature)
+        for key in derived_keys("checkpoint")
+    )
 
 
 def _period_leaves(site_id: int, after: int, upto: int) -> dict[int, str] | str:
@@ -264,7 +266,7 @@ def _verify_checkpoints(site: Site, report: ProofReport, batch_size: int) -> str
             return f"{label}: does not link to the previous checkpoint"
         if checkpoint_hash(checkpoint, site_key=site.key) != checkpoint.hash:
             return f"{label}: its content does not match its hash (the checkpoint was edited)"
-        if not hmac.compare_digest(checkpoint_signature(checkpoint.hash), checkpoint.signature):
+        if not _signed_by_us(checkpoint):
             return f"{label}: the signature is not ours (the checkpoint was forged)"
         leaves = _period_leaves(site.id, after, checkpoint.last_record_id)
         if isinstance(leaves, str):

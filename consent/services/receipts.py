@@ -14,7 +14,7 @@ from datetime import UTC
 
 from consent.models import ConsentRecord, ErasedRecord
 from consent.services.errors import UnknownVisitor
-from consent.services.proof import derived_key
+from consent.services.keys import derived_key, derived_keys, key_id
 from consent.services.sites import SiteSnapshot
 from consent.services.visitors import claim
 
@@ -29,14 +29,9 @@ def _key() -> bytes:
     return derived_key("receipt")
 
 
-def key_id() -> str:
-    """Names the signing key without revealing it."""
-    return f"{ALGORITHM}:{hashlib.sha256(_key()).hexdigest()[:16]}"
-
-
-def _signature(fields: Mapping) -> str:
+def _signature(fields: Mapping, key: bytes | None = None) -> str:
     canonical = json.dumps({name: fields[name] for name in SIGNED_FIELDS}, sort_keys=True, separators=(",", ":"))
-    return hmac.new(_key(), canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key or _key(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def receipt(site: SiteSnapshot, consent_id, *, visitor_token: str | None = None, from_browser: bool = False) -> dict:
@@ -57,7 +52,7 @@ def receipt(site: SiteSnapshot, consent_id, *, visitor_token: str | None = None,
         "source": record.source,
         "policy_version": record.policy_version,
         "hash": record.hash,
-        "key_id": key_id(),
+        "key_id": key_id(_key()),
     }
     return {**fields, "signature": _signature(fields)}
 
@@ -76,10 +71,12 @@ def verify_receipt(site: SiteSnapshot, data: Mapping) -> ReceiptCheck:
         return ReceiptCheck(False, "malformed")
     if data["format"] != FORMAT or data["site"] != site.key:
         return ReceiptCheck(False, "malformed")
-    if data["key_id"] != key_id():
+    # Signed under SECRET_KEY or one of its fallbacks: a rotated secret keeps old receipts valid.
+    key = next((k for k in derived_keys("receipt") if key_id(k) == data["key_id"]), None)
+    if key is None:
         return ReceiptCheck(False, "unknown_key")
     try:
-        expected = _signature(data)
+        expected = _signature(data, key)
     except (TypeError, ValueError):
         return ReceiptCheck(False, "malformed")
     if not isinstance(data["signature"], str) or not hmac.compare_digest(expected, data["signature"]):

@@ -25,6 +25,7 @@ from consent.models import (
 from consent.services.audit import record_change
 from consent.services.defaults import default_category_patterns, default_category_texts
 from consent.services.errors import UnknownSite
+from consent.services.keys import derived_key, secrets_in_use
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,18 @@ def policy_versions(site: SiteSnapshot) -> list[PolicyVersion]:
     return list(PolicyVersion.objects.filter(site_id=site.id).order_by("-version"))
 
 
-def hash_api_key(token: str) -> str:
+def hash_api_key(token: str, key: bytes | None = None) -> str:
     # Keys are long random tokens: a keyed fast hash suffices, a password hasher would not pay.
-    return hmac.new(settings.SECRET_KEY.encode(), token.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key or derived_key("api-key"), token.encode(), hashlib.sha256).hexdigest()
+
+
+def _older_hashes(token: str) -> list[str]:
+    """What the token's hash was under each fallback of SECRET_KEY, and from before keys were
+    derived per purpose (the secret itself)."""
+    hashes = [hash_api_key(token, derived_key("api-key", secret)) for secret in settings.SECRET_KEY_FALLBACKS]
+    return hashes + [
+        hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest() for secret in secrets_in_use()
+    ]
 
 
 def create_api_key(*, site: Site, name: str = "default", by=None) -> tuple[ApiKey, str]:
@@ -157,10 +167,19 @@ class KeyOwner:
     site_id: int
 
 
-def load_key_owner(key_hash: str) -> KeyOwner | bool:
-    """The active key with this hash, or False."""
+def load_key_owner(token: str) -> KeyOwner | bool:
+    """The active key behind this token, or False. A key stored under an older secret (a rotated
+    SECRET_KEY) is found too, and hashed again under the current one."""
+    key_hash = hash_api_key(token)
     row = ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True).values("id", "site_id").first()
-    return KeyOwner(key_id=row["id"], site_id=row["site_id"]) if row else False
+    if row is None:
+        older = ApiKey.objects.filter(key_hash__in=_older_hashes(token), revoked_at__isnull=True).first()
+        if older is None:
+            return False
+        older.key_hash = key_hash
+        older.save(update_fields=["key_hash"])
+        row = {"id": older.id, "site_id": older.site_id}
+    return KeyOwner(key_id=row["id"], site_id=row["site_id"])
 
 
 def note_key_used(owner: KeyOwner) -> None:
@@ -171,7 +190,7 @@ def note_key_used(owner: KeyOwner) -> None:
 def authenticate_api_key(token: str) -> KeyOwner | None:
     """The active key behind a token, or None. Cached; revocation clears the cache entry."""
     key_hash = hash_api_key(token)
-    owner = cache.get_or_load(cache.api_key_name(key_hash), lambda: load_key_owner(key_hash))
+    owner = cache.get_or_load(cache.api_key_name(key_hash), lambda: load_key_owner(token))
     if not owner:
         return None
     if cache.touch_due(cache.touch_name(key_hash)):

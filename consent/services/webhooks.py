@@ -34,8 +34,8 @@ from consent.models import (
     WebhookEvent,
 )
 from consent.services.audit import record_change
+from consent.services.keys import derived_key, derived_keys, key_id
 from consent.services.outbound import CheckedHTTPHandler, CheckedHTTPSHandler, UnsafeDestination, check_url
-from consent.services.proof import derived_key
 from consent.services.sites import SiteSnapshot, site_snapshot
 
 SIGNATURE_HEADER = "CMP-Signature"
@@ -48,9 +48,24 @@ LEASE_SECONDS = 120
 TIMEOUT_SECONDS = 10
 
 
+class SecretKeyGone(Exception):
+    """The key an endpoint's secret came from is no longer SECRET_KEY nor one of its fallbacks."""
+
+
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
-    """The endpoint's signing secret: derived from SECRET_KEY and the endpoint's salt, never stored."""
-    digest = hmac.new(derived_key("webhook"), f"{endpoint.pk}:{endpoint.secret_salt}".encode(), hashlib.sha256)
+    """The endpoint's signing secret: derived from the endpoint's salt and the key it was made
+    under (SECRET_KEY, or a fallback of a rotated SECRET_KEY), never stored. Raises SecretKeyGone."""
+    if not endpoint.secret_key_id:
+        # Made before endpoints remembered their key, or by the admin's form: pin the current one.
+        endpoint.secret_key_id = key_id(derived_key("webhook"))
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret_key_id=endpoint.secret_key_id)
+    key = next((k for k in derived_keys("webhook") if key_id(k) == endpoint.secret_key_id), None)
+    if key is None:
+        raise SecretKeyGone(
+            f"The secret of {endpoint.url} comes from a key that is no longer SECRET_KEY nor in SECRET_KEY_FALLBACKS: "
+            "rotate the endpoint's secret."
+        )
+    digest = hmac.new(key, f"{endpoint.pk}:{endpoint.secret_salt}".encode(), hashlib.sha256)
     return "whsec_" + digest.hexdigest()
 
 
@@ -70,6 +85,7 @@ def create_endpoint(
     )
     endpoint.full_clean()
     check_endpoint_url(url)
+    endpoint.secret_key_id = key_id(derived_key("webhook"))
     with transaction.atomic():
         endpoint.save()
         record_change(site=site, user=by, action="added", target=f"webhook endpoint {url}")
@@ -87,8 +103,9 @@ def check_endpoint_url(url: str) -> None:
 def rotate_secret(endpoint: WebhookEndpoint, *, by=None) -> str:
     """A new secret for the endpoint (the old one stops verifying at once). Shown only once."""
     endpoint.secret_salt = WebhookEndpoint._meta.get_field("secret_salt").default()
+    endpoint.secret_key_id = key_id(derived_key("webhook"))
     with transaction.atomic():
-        endpoint.save(update_fields=["secret_salt"])
+        endpoint.save(update_fields=["secret_salt", "secret_key_id"])
         record_change(site=endpoint.site, user=by, action="rotated", target=f"webhook secret of {endpoint.url}")
     return endpoint_secret(endpoint)
 
@@ -281,14 +298,18 @@ def deliver_due(*, now: datetime | None = None, limit: int = 100, timeout: float
         if endpoint is None:
             continue  # deleted since: its deliveries went with it
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "cmp-webhooks/1",
-            SIGNATURE_HEADER: sign(endpoint_secret(endpoint), int(time.time()), body),
-            EVENT_ID_HEADER: str(delivery.event_id),
-        }
         started = time.monotonic()
-        status_code, error = _post(endpoint.url, body, headers, timeout)
+        try:
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "cmp-webhooks/1",
+                SIGNATURE_HEADER: sign(endpoint_secret(endpoint), int(time.time()), body),
+                EVENT_ID_HEADER: str(delivery.event_id),
+            }
+        except SecretKeyGone as gone:
+            status_code, error = None, str(gone)[:500]
+        else:
+            status_code, error = _post(endpoint.url, body, headers, timeout)
         duration_ms = int((time.monotonic() - started) * 1000)
         ok = status_code is not None and 200 <= status_code < 300
         WebhookAttempt.objects.create(
