@@ -6,6 +6,7 @@ REDIS_URL switch it to PostgreSQL and Redis for production.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "consent",
 ]
 
@@ -76,9 +81,23 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Staff sign in with a password and a second factor (TOTP, or a one-time recovery code), set up
+# with `manage.py setuptotp --user NAME`. CMP_STAFF_2FA=0 turns the second factor off.
+CMP_STAFF_2FA = env_bool("CMP_STAFF_2FA", True)
+OTP_TOTP_ISSUER = "Consent platform"
+# Wrong passwords: after 5 for a username or from an address, that one waits 15 minutes (even with
+# the right password).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("CMP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "cmp_site.urls"
 WSGI_APPLICATION = "cmp_site.wsgi.application"

@@ -1,13 +1,20 @@
+from django.conf import settings
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from consent.admin.staff import StaffAdminSite
 
 
 def health(request):
     """A constant answer: for load balancers, and the baseline the benchmarks compare against."""
     return JsonResponse({"status": "ok"})
 
+
+if settings.CMP_STAFF_2FA:
+    # The admin (and with it the dashboard and the previews) wants a verified second factor.
+    admin.site.__class__ = StaffAdminSite
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -32,6 +32,25 @@ def api_key(site):
     return make_api_key(site)
 
 
+def sign_in_staff(client, user):
+    """As the admin requires of staff: signed in, and verified with a second factor."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's, with the second factor the admin requires."""
+    return sign_in_staff(client, admin_user)
+
+
 class Api:
     """Real HTTP against the live server, for one site."""
 

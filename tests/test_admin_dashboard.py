@@ -12,6 +12,7 @@ from django.utils import timezone
 from consent.models import StatView
 from consent.services.sites import site_snapshot
 from consent.services.stats import record_impression, rollup
+from tests.conftest import sign_in_staff
 from tests.factories import decide
 
 URL = "/admin/consent/site/dashboard/"
@@ -20,7 +21,7 @@ URL = "/admin/consent/site/dashboard/"
 @pytest.fixture
 def staff(client, db):
     user = User.objects.create_user("marketer", password="pw-123456789", is_staff=True)
-    client.force_login(user)
+    sign_in_staff(client, user)
     return client
 
 

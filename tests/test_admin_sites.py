@@ -1,13 +1,17 @@
 """Site configuration in the admin: friendly forms, validation messages, the audit trail,
 API keys shown once and revoked, the banner preview page."""
 
+from io import StringIO
+
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
 from consent.admin.forms import contrast_ratio
 from consent.models import ApiKey, Category, ConfigChange, Site
 from consent.services.config import banner_config
 from consent.services.sites import authenticate_api_key
+from tests.conftest import sign_in_staff
 from tests.factories import make_site
 
 CHANGE = "/admin/consent/site/{}/change/"
@@ -16,7 +20,7 @@ CHANGE = "/admin/consent/site/{}/change/"
 @pytest.fixture
 def operator(client, db):
     user = User.objects.create_superuser("operator", password="pw-123456789")
-    client.force_login(user)
+    sign_in_staff(client, user)
     return client
 
 
@@ -184,3 +188,44 @@ def test_staff_passwords_follow_a_real_policy():
         with pytest.raises(ValidationError):
             validate_password(weak)
     validate_password("correct-horse-battery-staple")
+
+
+def test_staff_need_their_second_factor_and_get_it_from_the_command_line(client, db):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = User.objects.create_user("marketer", password="correct-horse-battery", is_staff=True)
+    client.force_login(user)  # a password alone
+    assert client.get("/admin/").status_code == 302
+    client.logout()
+    out = StringIO()
+    call_command("setuptotp", "--user", "marketer", stdout=out)
+    printed = out.getvalue()
+    assert "otpauth://totp/" in printed
+    codes = printed.strip().splitlines()[-1].split()
+    assert len(codes) == 10
+    login = {"username": "marketer", "password": "correct-horse-battery"}
+    refused = client.post("/admin/login/?next=/admin/", {**login, "otp_token": "000000"})
+    assert refused.status_code == 200 and not refused.wsgi_request.user.is_authenticated
+    with_code = client.post("/admin/login/?next=/admin/", {**login, "otp_token": codes[0]})
+    assert with_code.status_code == 302 and client.get("/admin/").status_code == 200
+    client.logout()
+    assert client.post("/admin/login/", {**login, "otp_token": codes[0]}).status_code == 200  # used once
+    device = TOTPDevice.objects.get(user=user)
+    device.throttle_reset()  # django-otp slows the app's codes down after the wrong one above
+    app_code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    assert client.post("/admin/login/?next=/admin/", {**login, "otp_token": app_code}).status_code == 302
+
+
+def test_wrong_passwords_lock_the_account_even_for_the_right_one(client, db):
+    User.objects.create_user("ops", password="right-horse-battery", is_staff=True)
+    call_command("setuptotp", "--user", "ops", stdout=StringIO())
+    for _ in range(50):
+        client.post("/admin/login/", {"username": "ops", "password": "wrong-password", "otp_token": "000000"})
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    code = StaticToken.objects.filter(device__user__username="ops").first().token
+    right = {"username": "ops", "password": "right-horse-battery", "otp_token": code}
+    locked = client.post("/admin/login/?next=/admin/", right)
+    assert locked.status_code in (403, 429)
+    assert client.get("/admin/").status_code == 302

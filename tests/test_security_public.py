@@ -17,6 +17,7 @@ from consent.services.records import record_decision
 from consent.services.sites import site_snapshot
 from consent.services.stats import rollup
 from consent.services.webhooks import create_endpoint
+from tests.conftest import sign_in_staff
 from tests.test_faults import DEAD_REDIS
 
 
@@ -71,7 +72,7 @@ def test_no_csv_cell_can_run_as_a_formula(client, site):
     for language in ("=1+2", "@SUM(1+1)", '+cmd|"/c calc"!A', "-2+3", "en"):
         record_decision(site=site_snapshot(site.key), action="accept_all", policy_version=1, language=language)
     rollup()
-    client.force_login(User.objects.create_user("marketer", password="pw-123456789", is_staff=True))
+    sign_in_staff(client, User.objects.create_user("marketer", password="pw-123456789", is_staff=True))
     response = client.get("/admin/consent/site/dashboard/", {"site": site.pk, "format": "csv", "by": "language"})
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     groups = {row["group"] for row in rows if row["compare_by"] == "language"}

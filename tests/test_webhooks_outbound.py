@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from consent.models import WebhookDelivery
 from consent.services.webhooks import create_endpoint, deliver_due
+from tests.conftest import sign_in_staff
 from tests.factories import decide
 from tests.test_webhooks import receivers  # noqa: F401  (a real receiver on 127.0.0.1)
 
@@ -37,7 +38,7 @@ def test_private_destinations_are_refused_when_saved(site, url):
 def test_the_admin_form_refuses_them_too(client, site):
     from django.contrib.auth.models import User
 
-    client.force_login(User.objects.create_superuser("operator", password="pw-123456789-long"))
+    sign_in_staff(client, User.objects.create_superuser("operator", password="pw-123456789-long"))
     response = client.post(
         "/admin/consent/webhookendpoint/add/", {"site": site.pk, "url": "http://127.0.0.1:9/", "active": "on"}
     )

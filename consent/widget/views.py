@@ -4,12 +4,12 @@ import gzip
 import hashlib
 import json
 import secrets
-from functools import cache, lru_cache
+from functools import cache, lru_cache, wraps
 from pathlib import Path
 
 import brotli
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib import admin
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
@@ -105,7 +105,17 @@ def demo_page(request):
     return response
 
 
-@staff_member_required
+def admin_only(view):
+    """As the admin's own pages: staff signed in with their second factor (CMP_STAFF_2FA)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        return admin.site.admin_view(view)(request, *args, **kwargs)
+
+    return wrapped
+
+
+@admin_only
 def preview_page(request, site_key):
     """The operator's preview: the banner on a blank page, ignoring any decision stored in this browser."""
     site = get_object_or_404(Site, key=site_key)
@@ -116,7 +126,7 @@ def preview_page(request, site_key):
     return response
 
 
-@staff_member_required
+@admin_only
 def preview_script(request, site_key):
     """The widget in preview mode: it neither reads nor stores a decision and tells the server nothing."""
     try:

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from consent.models import ConsentRecord
 from consent.services.sites import site_snapshot
+from consent.services.staff import set_up_second_factor
 from consent.services.stats import record_impression
 from tests.browser.conftest import ARTIFACTS
 from tests.factories import decide, make_site
@@ -24,10 +25,12 @@ PASSWORD = "a-long-test-password"
 
 
 def log_in(page, live_server, username="marketer", staff=True):
-    User.objects.create_user(username, password=PASSWORD, is_staff=staff, is_superuser=staff)
+    user = User.objects.create_user(username, password=PASSWORD, is_staff=staff, is_superuser=staff)
+    recovery_code = set_up_second_factor(user).recovery_codes[0]
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
+    page.fill("#id_otp_token", recovery_code)
     page.click("input[type=submit]")
 
 

@@ -27,6 +27,7 @@ from tests.browser.conftest import (
     wait_for_records,
     wait_until,
 )
+from tests.conftest import sign_in_staff
 from tests.factories import decide
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -308,7 +309,7 @@ def test_a_strict_csp_page_raises_no_violation(shop, page):
 
 
 def test_the_operator_preview_shows_the_banner_whatever_is_stored_and_records_nothing(shop, context, page, client):
-    client.force_login(User.objects.create_user("operator", is_staff=True))
+    sign_in_staff(client, User.objects.create_user("operator", is_staff=True))
     session = client.cookies["sessionid"].value
     context.add_cookies([{"name": "sessionid", "value": session, "url": shop.api}])
     stored = {"v": 1, "id": "2f1d3c4e-5b6a-4789-8abc-def012345678", "pv": 1, "t": 1, "exp": 2**31, "src": "banner"}

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from consent.models import Site, SiteOrigin
 from consent.services.sites import create_api_key, create_site
+from consent.services.staff import set_up_second_factor
 
 DEMO_NAME = "Demo shop"
 
@@ -37,12 +38,15 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        factor = set_up_second_factor(user)
         self.stdout.write(
             "\n".join(
                 [
                     "Demo ready.",
                     f"  Sample shop with the banner: {base}/demo/",
                     f"  Admin:                       {base}/admin/  (user admin, password {password})",
+                    f"  Admin's OTP token:           any of {', '.join(factor.recovery_codes[:3])} (once each),",
+                    f"                               or an authenticator app with {factor.otpauth_url}",
                     f"  API docs:                    {base}/api/docs/",
                     f"  Site key:                    {site.key}",
                     f"  API key (shown once):        {token}",
