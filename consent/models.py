@@ -569,3 +569,27 @@ class CacheEpoch(models.Model):
 
     def __str__(self) -> str:
         return f"cache epoch {self.value}"
+
+
+class SiteRole(models.TextChoices):
+    """What a staff user who is not a superuser may do with a site; each role includes the ones before."""
+
+    FIGURES = "figures", "View its figures and audit trail"
+    BANNER = "banner", "…and edit its banner and configuration"
+    INTEGRATIONS = "integrations", "…and manage its API keys, webhooks and decision records"
+
+
+class SiteAccess(models.Model):
+    """A site given to a staff user (a marketer, an agency), with a role. Superusers see all sites."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="site_access")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="access")
+    role = models.CharField(max_length=16, choices=SiteRole.choices, default=SiteRole.FIGURES)
+
+    class Meta:
+        verbose_name = "site access"
+        verbose_name_plural = "site access"
+        constraints = [models.UniqueConstraint(fields=["user", "site"], name="unique_site_access")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.site}: {self.role}"

@@ -20,7 +20,7 @@ URL = "/admin/consent/site/dashboard/"
 
 @pytest.fixture
 def staff(client, db):
-    user = User.objects.create_user("marketer", password="pw-123456789", is_staff=True)
+    user = User.objects.create_superuser("marketer", password="pw-123456789")
     sign_in_staff(client, user)
     return client
 

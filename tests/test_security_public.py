@@ -72,7 +72,7 @@ def test_no_csv_cell_can_run_as_a_formula(client, site):
     for language in ("=1+2", "@SUM(1+1)", '+cmd|"/c calc"!A', "-2+3", "en"):
         record_decision(site=site_snapshot(site.key), action="accept_all", policy_version=1, language=language)
     rollup()
-    sign_in_staff(client, User.objects.create_user("marketer", password="pw-123456789", is_staff=True))
+    sign_in_staff(client, User.objects.create_superuser("marketer", password="pw-123456789"))
     response = client.get("/admin/consent/site/dashboard/", {"site": site.pk, "format": "csv", "by": "language"})
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     groups = {row["group"] for row in rows if row["compare_by"] == "language"}

@@ -77,7 +77,7 @@ def test_the_demo_shop_embeds_the_widget_under_a_strict_csp(client, site):
 def test_the_preview_is_for_staff_only_and_ignores_stored_decisions(client, site):
     assert client.get(f"/cmp/{site.key}/preview").status_code == 302
     assert client.get(f"/cmp/{site.key}/preview.js").status_code == 302
-    sign_in_staff(client, User.objects.create_user("operator", password="pw-operator-1", is_staff=True))
+    sign_in_staff(client, User.objects.create_superuser("operator", password="pw-operator-1"))
     page = client.get(f"/cmp/{site.key}/preview")
     assert page.status_code == 200 and f"/cmp/{site.key}/preview.js" in page.content.decode()
     script = client.get(f"/cmp/{site.key}/preview.js")

@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from consent.admin.charts import line_chart, stacked_bars
 from consent.models import Action, Site, StatView
+from consent.services.access import sites_for
 from consent.services.stats import consent_figures, interaction_rates
 
 MAX_DAYS = 3 * 366
@@ -51,8 +53,18 @@ def _defaults() -> dict:
 
 
 def dashboard_view(request, model_admin=None):
-    """GET only; the query string is the state, so a view can be bookmarked or shared."""
-    form = DashboardForm({**_defaults(), **request.GET.dict()})
+    """GET only; the query string is the state, so a view can be bookmarked or shared. A staff
+    user who is not a superuser sees the sites they were given, one at a time."""
+    sites = sites_for(request.user)
+    if not sites.exists():
+        raise PermissionDenied
+    given = {**_defaults(), **request.GET.dict()}
+    if not request.user.is_superuser and not given.get("site"):
+        given["site"] = str(sites.order_by("name", "pk").values_list("pk", flat=True).first())
+    form = DashboardForm(given)
+    form.fields["site"].queryset = sites
+    if not request.user.is_superuser:
+        form.fields["site"].empty_label = None
     context = {**admin.site.each_context(request), "title": "Consent dashboard", "form": form}
     if not form.is_valid():
         return TemplateResponse(request, "admin/consent/dashboard.html", context)

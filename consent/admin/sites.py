@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -6,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from consent.admin.access import SitePartInline, SiteScopedAdmin
 from consent.admin.dashboard import dashboard_view
 from consent.admin.forms import BANNER_FIELDS, CategoryForm, SiteForm
 from consent.models import (
@@ -18,7 +20,9 @@ from consent.models import (
     PolicyVersion,
     Site,
     SiteOrigin,
+    SiteRole,
 )
+from consent.services.access import may, sites_for
 from consent.services.audit import field_changes, record_change
 from consent.services.sites import create_api_key, publish_policy, revoke_api_key
 
@@ -31,12 +35,12 @@ def _form_changes(form) -> dict[str, list]:
     return field_changes(form.initial, form.cleaned_data, form.changed_data)
 
 
-class SiteOriginInline(admin.TabularInline):
+class SiteOriginInline(SitePartInline, admin.TabularInline):
     model = SiteOrigin
     extra = 1
 
 
-class CategoryInline(admin.StackedInline):
+class CategoryInline(SitePartInline, admin.StackedInline):
     model = Category
     form = CategoryForm
     extra = 0
@@ -55,7 +59,7 @@ class CategoryInline(admin.StackedInline):
         return [(None, {"fields": [("key", "position", "required"), *texts, "patterns"]})]
 
 
-class PolicyVersionInline(admin.TabularInline):
+class PolicyVersionInline(SitePartInline, admin.TabularInline):
     model = PolicyVersion
     extra = 0
     fields = ["version", "published_at", "material", "url", "summary"]
@@ -68,7 +72,19 @@ class PolicyVersionInline(admin.TabularInline):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(SiteScopedAdmin):
+    site_path = "pk"
+
+    def site_id_of(self, obj) -> int:
+        return obj.pk
+
+    def get_queryset(self, request):
+        sites = super(SiteScopedAdmin, self).get_queryset(request)
+        return sites if request.user.is_superuser else sites.filter(pk__in=sites_for(request.user))
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
     form = SiteForm
     list_display = ["name", "key_display", "languages", "consent_lifetime_days", "created_at", "dashboard_link"]
     search_fields = ["name", "key"]
@@ -157,6 +173,8 @@ class SiteAdmin(admin.ModelAdmin):
         """A sample page with the site's banner in preview mode (saved settings), framed by the
         site's change page; the widget's own preview page cannot be framed."""
         site = get_object_or_404(Site, pk=pk)
+        if not may(request.user, site):
+            raise PermissionDenied
         return TemplateResponse(request, "admin/consent/site_preview.html", {"site": site})
 
     def save_model(self, request, obj, form, change):
@@ -195,7 +213,7 @@ class SiteAdmin(admin.ModelAdmin):
             messages.success(request, f"{site}: published material version {version.version}.")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(SiteScopedAdmin):
     """Proof is not edited: records are shown, never changed or deleted by hand."""
 
     def has_add_permission(self, request):
@@ -210,6 +228,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ReadOnlyAdmin):
+    view_role = SiteRole.INTEGRATIONS
     list_display = ["created_at", "site", "consent_id", "action", "source", "policy_version", "language"]
     list_filter = ["site", "action", "source", "policy_version"]
     search_fields = ["=consent_id"]
@@ -219,6 +238,7 @@ class ConsentRecordAdmin(ReadOnlyAdmin):
 
 @admin.register(ConsentState)
 class ConsentStateAdmin(ReadOnlyAdmin):
+    view_role = SiteRole.INTEGRATIONS
     list_display = ["consent_id", "site", "action", "policy_version", "decided_at", "record_count"]
     list_filter = ["site", "action"]
     search_fields = ["=consent_id"]
@@ -227,12 +247,14 @@ class ConsentStateAdmin(ReadOnlyAdmin):
 
 @admin.register(ErasureMarker)
 class ErasureMarkerAdmin(ReadOnlyAdmin):
+    view_role = SiteRole.INTEGRATIONS
     list_display = ["erased_at", "site", "reason", "record_count"]
     list_filter = ["site", "reason"]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(SiteScopedAdmin):
+    view_role = change_role = SiteRole.INTEGRATIONS
     list_display = ["name", "site", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["site"]
     fields = ["site", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
@@ -285,6 +307,3 @@ class ConfigChangeAdmin(ReadOnlyAdmin):
             "</thead><tbody>{}</tbody></table>",
             rows,
         )
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_staff

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.html import format_html
 
-from consent.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from consent.admin.access import SiteScopedAdmin
+from consent.models import SiteRole, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from consent.services.audit import field_changes, record_change
 from consent.services.webhooks import check_endpoint_url, endpoint_secret, redeliver, rotate_secret
 
@@ -30,7 +31,8 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(SiteScopedAdmin):
+    view_role = change_role = SiteRole.INTEGRATIONS
     form = WebhookEndpointForm
     list_display = ["url", "site", "active", "categories", "events", "created_at"]
     list_filter = ["active", "site"]
@@ -81,7 +83,9 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(SiteScopedAdmin):
+    site_path = "endpoint__site"
+    view_role = change_role = SiteRole.INTEGRATIONS
     """The delivery log: every event, its attempts and failures."""
 
     list_display = ["event_id", "event_type", "endpoint", "status", "attempts", "next_attempt_at", "last_error"]

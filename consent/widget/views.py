@@ -10,12 +10,14 @@ from pathlib import Path
 import brotli
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from consent.models import Site
+from consent.services.access import may
 from consent.services.config import banner_config
 from consent.services.errors import UnknownSite
 
@@ -119,6 +121,8 @@ def admin_only(view):
 def preview_page(request, site_key):
     """The operator's preview: the banner on a blank page, ignoring any decision stored in this browser."""
     site = get_object_or_404(Site, key=site_key)
+    if not may(request.user, site):
+        raise PermissionDenied
     nonce = secrets.token_urlsafe(16)
     response = render(request, "demo/preview.html", {"site": site, "nonce": nonce})
     response["Content-Security-Policy"] = strict_csp(nonce)
@@ -129,6 +133,8 @@ def preview_page(request, site_key):
 @admin_only
 def preview_script(request, site_key):
     """The widget in preview mode: it neither reads nor stores a decision and tells the server nothing."""
+    if not may(request.user, Site.objects.filter(key=site_key).values_list("pk", flat=True).first()):
+        raise Http404("No such site.")
     try:
         config = {**banner_config(site_key), "api": api_base(request), "preview": True}
     except UnknownSite as exc:

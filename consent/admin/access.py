@@ -1,0 +1,77 @@
+"""Per-site access in the admin: a staff user who is not a superuser sees and changes only the sites
+they were given (SiteAccess), as far as their role goes, whatever Django model permissions say."""
+
+from operator import attrgetter
+
+from django.contrib import admin
+
+from consent.models import SiteAccess, SiteRole
+from consent.services.access import has_any_site, may, sites_for
+
+
+class SiteScopedAdmin(admin.ModelAdmin):
+    """Rows that belong to a site. `site_path` is the lookup from a row to its site."""
+
+    site_path = "site"
+    view_role = SiteRole.FIGURES
+    change_role = SiteRole.BANNER
+
+    def site_id_of(self, obj) -> int | None:
+        return attrgetter(self.site_path.replace("__", ".") + "_id")(obj)
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{f"{self.site_path}__in": sites_for(request.user, self.view_role)})
+
+    def has_module_permission(self, request):
+        return has_any_site(request.user)
+
+    def _may(self, request, obj, role) -> bool:
+        if obj is None:
+            return sites_for(request.user, role).exists()
+        return may(request.user, self.site_id_of(obj), role)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, obj, self.view_role)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, obj, self.change_role)
+
+    def has_add_permission(self, request):
+        return self._may(request, None, self.change_role)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "site":
+            kwargs["queryset"] = sites_for(request.user, self.change_role)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SitePartInline:
+    """An inline of a site's change page (origins, categories, policy versions): editable by those
+    who may edit the site's banner and configuration."""
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None or may(request.user, obj, SiteRole.FIGURES)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is not None and may(request.user, obj, SiteRole.BANNER)
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and may(request.user, obj, SiteRole.BANNER)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and may(request.user, obj, SiteRole.BANNER)
+
+
+@admin.register(SiteAccess)
+class SiteAccessAdmin(admin.ModelAdmin):
+    """Who may see which site, and how far: superusers give it (Django's permissions)."""
+
+    list_display = ["user", "site", "role"]
+    list_filter = ["role", "site"]
+    autocomplete_fields = []
