@@ -94,3 +94,15 @@ def test_only_http_urls_become_policy_links(site, url):
     assert banner_config(site.key)["policy"]["url"] == ""
     call_command("publishpolicy", "--site", site.key, "--url", "https://shop.example/cookies")
     assert PolicyVersion.objects.filter(site=site).first().url == "https://shop.example/cookies"
+
+
+def test_a_flood_of_new_identities_does_not_push_out_a_counted_client(rf, five_a_minute):
+    """Each forged identity costs the flooder a request of its own; the counted client stays counted."""
+    throttle = PublicRateThrottle()
+    client = rf.get("/", REMOTE_ADDR="198.51.100.7")
+    verdicts = []
+    for round_ in range(8):
+        verdicts.append(throttle.allow_request(client, None))
+        for i in range(500):  # more identities than Django's local-memory cache keeps by default (300)
+            throttle.allow_request(rf.get("/", REMOTE_ADDR=f"10.{round_}.{i // 250}.{i % 250}"), None)
+    assert verdicts == [True] * 5 + [False] * 3
