@@ -41,6 +41,8 @@ widget:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	[ -x node_modules/.bin/eslint ] || npm ci --silent --no-audit --no-fund
+	node_modules/.bin/eslint static/cmp/src tests/js eslint.config.js
 
 ## test-js: the widget's modules, unit by unit, with Node's own test runner
 test-js:

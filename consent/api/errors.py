@@ -1,7 +1,5 @@
 """Every error the API gives is JSON, 4xx, with a message a developer can act on."""
 
-import logging
-
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import status
@@ -9,8 +7,6 @@ from rest_framework.exceptions import APIException, NotFound, PermissionDenied, 
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from consent.services.errors import ConsentError
-
-logger = logging.getLogger("consent.api")
 
 
 class PayloadTooLarge(APIException):

@@ -13,7 +13,9 @@ const jar = () => {
 const set = (cookie) => {
   try {
     document.cookie = cookie;
-  } catch {}
+  } catch {
+    // A document without cookies: nothing to keep.
+  }
 };
 
 export function readDecision() {

@@ -18,7 +18,9 @@ export function transport(base) {
     try {
       if (queue.length) localStorage.setItem(KEY, JSON.stringify(queue));
       else localStorage.removeItem(KEY);
-    } catch {}
+    } catch {
+      // No storage (private mode, full): the queue lives as long as the page.
+    }
   };
   const post = (item, keepalive) =>
     fetch(base + item.path, {
@@ -39,7 +41,9 @@ export function transport(base) {
       try {
         response = await post(item, true);
         status = response.status;
-      } catch {}
+      } catch {
+        // No answer: status 0, tried again below.
+      }
       // Another browser holds this id's visitor token: main.js goes on under a new id.
       if (status === 403 && (await response.json().catch(() => ({}))).error?.code === 'visitor_token_refused')
         dispatchEvent(new CustomEvent('cmp:refused', { detail: item.id }));

@@ -1,0 +1,21 @@
+// ESLint for the widget's modules and their unit tests (`make lint`).
+import js from '@eslint/js';
+import globals from 'globals';
+
+export default [
+  { ignores: ['static/cmp/cmp.js', 'node_modules/', 'staticfiles/', '.venv/', 'test-artifacts/'] },
+  js.configs.recommended,
+  {
+    files: ['static/cmp/src/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+      // The server puts the site's config in place of __CMP_CONFIG__ (consent/widget/views.py).
+      globals: { ...globals.browser, __CMP_CONFIG__: 'readonly' },
+    },
+  },
+  {
+    files: ['tests/js/**/*.js', 'eslint.config.js'],
+    languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: globals.node },
+  },
+];
