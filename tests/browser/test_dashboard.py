@@ -108,9 +108,14 @@ def test_the_banner_preview_and_the_colour_check(live_server, page, shop):
     page.fill("#id_primary_colour", "#ffd700")
     page.click("input[name=_continue]")
     expect(page.locator(".errorlist").first).to_contain_text("it needs at least 4.5:1 (WCAG AA)", use_inner_text=True)
+    # The answer with the errors is a whole new page: fill it once it has loaded, not while its
+    # inlines are still being parsed (one run in ten lost the category's new name).
+    page.wait_for_load_state("load")
 
     page.fill("#id_primary_colour", "#7a1f5c")
     page.fill("#id_categories-2-name_en", "Statistics")
+    expect(page.locator("#id_primary_colour")).to_have_value("#7a1f5c")
+    expect(page.locator("#id_categories-2-name_en")).to_have_value("Statistics")
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     preview = page.frame_locator("#banner-preview")
