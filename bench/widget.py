@@ -25,13 +25,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PACKAGES = {
     "vanilla-cookieconsent": "3.1.0",
     "klaro": "0.7.22",
@@ -297,7 +290,9 @@ def main() -> None:
         server = serve(folder, args.port)
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                from consent import chromium  # the project is on sys.path from here on
+
+                browser = playwright.chromium.launch(executable_path=chromium.EXECUTABLE, args=chromium.ARGS)
                 results = measure(browser, folder, origin, args.runs)
                 browser.close()
         finally:

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from consent.admin.forms import contrast_ratio
 from consent.models import ApiKey, Category, ConfigChange, Site
+from consent.services.colours import contrast_ratio, text_colour_on
 from consent.services.config import banner_config
 from consent.services.sites import authenticate_api_key
 from tests.conftest import sign_in_staff
@@ -51,6 +51,11 @@ def test_contrast_ratio_follows_wcag():
     assert round(contrast_ratio("#ffffff", "#000000"), 1) == 21.0
     assert round(contrast_ratio("#ffffff", "#1d4ed8"), 2) == 6.70
     assert contrast_ratio("#ffffff", "#777777") < 4.5 < contrast_ratio("#ffffff", "#767676")
+    assert (text_colour_on("#1d4ed8"), text_colour_on("#ffd700"), text_colour_on("nonsense")) == (
+        "#ffffff",
+        "#000000",
+        "#ffffff",
+    )
 
 
 def test_a_colour_without_aa_contrast_is_refused_with_a_clear_message(operator, site):

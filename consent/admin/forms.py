@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from consent.models import Category, Site
+from consent.services.colours import contrast_ratio
 from consent.services.defaults import BANNER_TEXTS
 
 # The banner texts a marketer edits most, as plain fields per language; the rest stay in JSON.
@@ -12,18 +13,6 @@ BANNER_FIELDS = {"title": "Banner title", "description": "Banner text", "acceptA
 
 # WCAG 2.x: normal text needs a contrast ratio of at least 4.5:1 (level AA).
 AA_CONTRAST = 4.5
-
-
-def _luminance(hex_colour: str) -> float:
-    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast_ratio(foreground: str, background: str) -> float:
-    """The WCAG contrast ratio of two #rrggbb colours, from 1 (none) to 21 (black on white)."""
-    light, dark = sorted((_luminance(foreground), _luminance(background)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 class SiteForm(forms.ModelForm):

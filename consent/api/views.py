@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from consent.api import serializers as s
+from consent.api import serializers
 from consent.api.authentication import ApiKeyAuthentication, HasSiteApiKey, bearer_token
 from consent.api.client_info import client_country, client_ip, sends_gpc
 from consent.api.cors import RegisteredOrigin
@@ -23,7 +23,7 @@ from consent.services.rights import erase_visitor, export_visitor, history
 from consent.services.sites import authenticate_api_key, policy_versions, site_snapshot
 from consent.services.visitors import claim
 
-ERRORS = {code: OpenApiResponse(s.ErrorSerializer, description=text) for code, text in {
+ERRORS = {code: OpenApiResponse(serializers.ErrorSerializer, description=text) for code, text in {
     400: "Malformed JSON or invalid fields.",
     401: "No API key, or one that is wrong or revoked.",
     403: "A key of another site, an Origin the site did not register, or a missing or wrong visitor token.",
@@ -81,11 +81,11 @@ class ConsentCreateView(PublicView):
 
     @extend_schema(
         summary="Record a decision",
-        request=s.DecisionSerializer,
-        responses={201: s.RecordedSerializer, **errors(400, 403, 404, 413, 429)},
+        request=serializers.DecisionSerializer,
+        responses={201: serializers.RecordedSerializer, **errors(400, 403, 404, 413, 429)},
     )
     def post(self, request, site_key):
-        decision = s.DecisionSerializer(data=request.data)
+        decision = serializers.DecisionSerializer(data=request.data)
         decision.is_valid(raise_exception=True)
         data = decision.validated_data
         record = record_decision(
@@ -104,20 +104,23 @@ class ConsentCreateView(PublicView):
             country=client_country(request),
             gpc=sends_gpc(request),
         )
-        return Response(s.RecordedSerializer(record).data, status=status.HTTP_201_CREATED)
+        return Response(serializers.RecordedSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
 class ConsentDetailView(ServerView):
     @extend_schema(
-        summary="A visitor's current consent", responses={200: s.CurrentConsentSerializer, **errors(401, 403, 404)}
+        summary="A visitor's current consent",
+        responses={200: serializers.CurrentConsentSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, site_key, consent_id):
         current = current_consent(self.site, self.consent_id())
         if current is None:
             raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
-        return Response(s.CurrentConsentSerializer(current).data)
+        return Response(serializers.CurrentConsentSerializer(current).data)
 
-    @extend_schema(summary="Erase a visitor's data", responses={200: s.ErasedSerializer, **errors(401, 403, 404)})
+    @extend_schema(
+        summary="Erase a visitor's data", responses={200: serializers.ErasedSerializer, **errors(401, 403, 404)}
+    )
     def delete(self, request, site_key, consent_id):
         deleted = erase_visitor(self.site, self.consent_id())
         return Response({"consent_id": consent_id, "erased_records": deleted})
@@ -157,7 +160,7 @@ class CategoryCheckView(ServerView):
 
     @extend_schema(
         summary="May I? One visitor, one category (fail-closed)",
-        responses={200: s.CategoryCheckSerializer, **errors(401, 403, 404)},
+        responses={200: serializers.CategoryCheckSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, site_key, consent_id, category):
         allowed, reason = check_category(self.site, self.consent_id(), category)
@@ -170,11 +173,11 @@ class BatchCheckView(ServerView):
 
     @extend_schema(
         summary="May I? Many visitors at once",
-        request=s.BatchCheckSerializer,
-        responses={200: s.BatchResultSerializer, **errors(400, 401, 403, 404, 413)},
+        request=serializers.BatchCheckSerializer,
+        responses={200: serializers.BatchResultSerializer, **errors(400, 401, 403, 404, 413)},
     )
     def post(self, request, site_key):
-        batch = s.BatchCheckSerializer(data=request.data)
+        batch = serializers.BatchCheckSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
         consent_ids = list(dict.fromkeys(batch.validated_data["consent_ids"]))
         return Response({"results": check_many(self.site, consent_ids, batch.validated_data.get("categories"))})
@@ -183,21 +186,21 @@ class BatchCheckView(ServerView):
 class HistoryView(ServerView):
     @extend_schema(
         summary="Every recorded decision of a visitor (proof)",
-        responses={200: s.HistorySerializer, **errors(401, 403, 404)},
+        responses={200: serializers.HistorySerializer, **errors(401, 403, 404)},
     )
     def get(self, request, site_key, consent_id):
         records = history(self.site, self.consent_id())
-        return Response(s.HistorySerializer({"consent_id": consent_id, "records": records}).data)
+        return Response(serializers.HistorySerializer({"consent_id": consent_id, "records": records}).data)
 
 
 class ExportView(ServerView):
     @extend_schema(
         summary="Everything held about a visitor (access, portability)",
-        responses={200: s.ExportSerializer, **errors(401, 403, 404)},
+        responses={200: serializers.ExportSerializer, **errors(401, 403, 404)},
     )
     def get(self, request, site_key, consent_id):
         export = export_visitor(self.site, self.consent_id())
-        response = Response(s.ExportSerializer(export).data)
+        response = Response(serializers.ExportSerializer(export).data)
         response["Content-Disposition"] = f'attachment; filename="consent-{consent_id}.json"'
         return response
 
@@ -210,8 +213,8 @@ class ForgetView(PublicView):
 
     @extend_schema(
         summary="Erase my decisions (from the banner)",
-        request=s.VisitorTokenSerializer,
-        responses={200: s.ErasedSerializer, **errors(400, 403, 404, 429)},
+        request=serializers.VisitorTokenSerializer,
+        responses={200: serializers.ErasedSerializer, **errors(400, 403, 404, 429)},
     )
     def post(self, request, site_key, consent_id):
         token = visitor_token(request)
@@ -227,7 +230,7 @@ class VisitorTokenView(PublicView):
 
     @extend_schema(
         summary="Claim the visitor token of my consent id (once, for ids older than tokens)",
-        request=s.VisitorTokenSerializer,
+        request=serializers.VisitorTokenSerializer,
         responses={200: OpenApiTypes.OBJECT, **errors(400, 403, 404, 429)},
     )
     def post(self, request, site_key, consent_id):
@@ -240,7 +243,7 @@ class VisitorTokenView(PublicView):
 
 def visitor_token(request) -> str | None:
     """The visitor token of a JSON body ({"token": ...}); an empty body has none."""
-    body = s.VisitorTokenSerializer(data=request.data if isinstance(request.data, dict) else {})
+    body = serializers.VisitorTokenSerializer(data=request.data if isinstance(request.data, dict) else {})
     body.is_valid(raise_exception=True)
     return body.validated_data.get("token")
 
@@ -256,7 +259,7 @@ def has_site_api_key(request, site) -> bool:
 class PolicyListView(PublicView):
     @extend_schema(
         summary="Every published version of the site's cookie policy",
-        responses={200: s.PolicyVersionSerializer(many=True), **errors(404, 429)},
+        responses={200: serializers.PolicyVersionSerializer(many=True), **errors(404, 429)},
     )
     def get(self, request, site_key):
-        return Response(s.PolicyVersionSerializer(policy_versions(self.site), many=True).data)
+        return Response(serializers.PolicyVersionSerializer(policy_versions(self.site), many=True).data)

@@ -2,6 +2,7 @@
 
 from consent import cache
 from consent.models import Site
+from consent.services.colours import text_colour_on
 from consent.services.defaults import BANNER_TEXTS
 from consent.services.errors import UnknownSite
 
@@ -41,5 +42,9 @@ def _build(site_key: str) -> dict:
         "language": site.default_language,
         "categories": [{"key": c.key, "required": c.required, "cookies": c.cookie_patterns} for c in categories],
         "texts": texts,
-        "theme": {"colour": site.primary_colour, "position": site.position},
+        "theme": {
+            "colour": site.primary_colour,
+            "text": text_colour_on(site.primary_colour),
+            "position": site.position,
+        },
     }

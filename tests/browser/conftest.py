@@ -13,6 +13,7 @@ import pytest
 from django.db import OperationalError
 from playwright.sync_api import expect, sync_playwright
 
+from consent import chromium
 from consent.models import ConsentRecord
 from tests.factories import make_site
 
@@ -26,13 +27,6 @@ expect.set_options(timeout=10_000)
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NONCE = "s3cr3t-n0nce"
 # What a careful site sends: scripts only with the page's nonce (and what they load), no inline styles.
 STRICT_CSP = f"script-src 'nonce-{NONCE}' 'strict-dynamic'; style-src 'self'; object-src 'none'; base-uri 'none'"
@@ -131,9 +125,9 @@ class Shop:
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=chromium.EXECUTABLE, args=chromium.ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

@@ -7,6 +7,24 @@ import { consentDefault, consentUpdate, gpc } from './signals.js';
 import { transport } from './transport.js';
 import { createUI } from './ui.js';
 
+/**
+ * The site's configuration, inlined by the server (consent.services.config.banner_config).
+ * @typedef {object} Config
+ * @property {string} site The site key.
+ * @property {string} api The CMP server's base URL.
+ * @property {{version: number, required: number, url: string, updated: string}} policy The current
+ *   policy version, the oldest one a decision may have been given under, its link and date.
+ * @property {number} lifetimeDays How long a decision counts.
+ * @property {string} language The site's default language.
+ * @property {{key: string, required: boolean, cookies: string[]}[]} categories In display order,
+ *   each with the cookie-name patterns deleted when it is withdrawn.
+ * @property {Object<string, object>} texts The banner's texts, per language.
+ * @property {{colour: string, text: string, position: string}} theme The site's colour, the text
+ *   colour that reads best on it, the banner's position.
+ * @property {boolean} [preview] An operator's preview: nothing stored, nothing sent.
+ */
+
+/** @type {Config} */
 const config = __CMP_CONFIG__;
 
 if (!window.CMP) start(config);

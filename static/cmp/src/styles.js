@@ -1,17 +1,11 @@
 // The UI's stylesheet, adopted by its shadow root: no inline styles, so a strict CSP allows it.
-// Colours meet WCAG AA in the light and the dark theme; text on the site's colour is black or
-// white, whichever contrasts more.
-function luminance(hex) {
-  const [r, g, b] = [1, 3, 5].map((i) => {
-    const v = parseInt(hex.slice(i, i + 2), 16) / 255;
-    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
+// Colours meet WCAG AA in the light and the dark theme; the text on the site's colour is the one
+// the server chose for contrast (consent.services.colours).
+const HEX = /^#[0-9a-f]{6}$/i;
 
-export function stylesheet(colour) {
-  const c = /^#[0-9a-f]{6}$/i.test(colour) ? colour : '#1d4ed8';
-  const on = 1.05 / (luminance(c) + 0.05) >= (luminance(c) + 0.05) / 0.05 ? '#fff' : '#000';
+export function stylesheet(colour, text) {
+  const c = HEX.test(colour) ? colour : '#1d4ed8';
+  const on = HEX.test(text) ? text : '#fff';
   const sheet = new CSSStyleSheet();
   sheet.replaceSync(`
 :host{all:initial!important;--bg:#fff;--fg:#1f2937;--mu:#4b5563;--bd:#d1d5db;--c:${c};--on:${on}}

@@ -17,7 +17,7 @@ export function createUI(o) {
   const { config, texts: t } = o;
   const host = h('cmp-banner');
   const root = host.attachShadow({ mode: 'open' });
-  root.adoptedStyleSheets = [stylesheet(config.theme?.colour)];
+  root.adoptedStyleSheets = [stylesheet(config.theme?.colour, config.theme?.text)];
   // Where focus goes back to: the host page's element, or the banner's Customize button.
   let back;
   let opener;
