@@ -272,8 +272,11 @@ local bodies = {
 }
 request = function()
   -- Ids below `visitors` are loaded visitors changing their mind; the rest are new visitors.
+  -- Each id has its own visitor token, as its browser would: a loaded visitor's first post claims
+  -- it, a new visitor's first decision stores it.
   local i = math.random(0, id_span - 1)
-  local body = '{"consent_id": "' .. consent_id(i) .. '", ' .. bodies[math.random(1, 3)] ..
+  local id = consent_id(i)
+  local body = '{"consent_id": "' .. id .. '", "token": "bench-' .. id .. '", ' .. bodies[math.random(1, 3)] ..
     ', "policy_version": 1, "language": "en", "url": "%(origin)s/shop"}'
   return wrk.format(nil, "/api/v1/sites/%(site)s/consents", nil, body)
 end

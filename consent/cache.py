@@ -43,6 +43,7 @@ value; a change adds one delete; the epoch is one indexed read per process every
 While Redis is unreachable, each change waits `EPOCH_SECONDS` (0.25 s by default) before it answers.
 """
 
+import contextlib
 import logging
 import pickle
 import secrets
@@ -128,7 +129,6 @@ class _Process:
         self.paused_until = float("-inf")
         self.outage = False
         self.client = None
-        self.scripts = None
         self.prefix = ""
         self.configured = None  # the CACHES setting the client was made for
 
@@ -154,7 +154,6 @@ def _redis():
                 from django_redis import get_redis_connection
 
                 client = get_redis_connection("default")
-                _process.scripts = (client.register_script(_READ), client.register_script(_STORE))
             _process.prefix = f"{config.get('KEY_PREFIX', '')}:coherent:{FORMAT}:"
             _process.client = client
             _process.configured = caches
@@ -177,8 +176,9 @@ _scripts: dict[str, object] = {}
 
 
 def run_script(source: str, keys: Sequence[str], args: Sequence) -> object:
-    """Run a Lua script of another module (e.g. the throttle's counts) in one round trip, with
-    this module's outage handling. Raises Unavailable."""
+    """Run a Lua script on names below this module's prefix, in one round trip: the cache's own
+    reads and stores, and other modules' (the throttle's counts). The one place that handles a
+    Redis failure for them (a pause, one log line per outage). Raises Unavailable."""
     client = _redis()
     if client is None:
         raise Unavailable
@@ -187,7 +187,7 @@ def run_script(source: str, keys: Sequence[str], args: Sequence) -> object:
         script = _scripts[source] = client.register_script(source)
     try:
         result = script(keys=[_process.prefix + key for key in keys], args=list(args))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 (any failure of the accelerator leaves the answer to the database)
         _failed(error)
         raise Unavailable from error
     _succeeded()
@@ -241,19 +241,12 @@ class Fetched:
     def store(self, loaded: dict) -> None:
         """Keep what was loaded from the database, where this read's lease still stands."""
         names = [name for name in loaded if name in self.leased]
-        client = _redis()
-        if not names or client is None:
+        if not names:
             return
         epoch = str(self.epoch).encode()
         values = [epoch + b"|" + pickle.dumps(loaded[name], pickle.HIGHEST_PROTOCOL) for name in names]
-        try:
-            _process.scripts[1](
-                keys=[_process.prefix + name for name in names], args=[_lease_token(), TTL_SECONDS, *values]
-            )
-        except Exception as error:  # noqa: BLE001 (any failure of the accelerator leaves the answer to the database)
-            _failed(error)
-        else:
-            _succeeded()
+        with contextlib.suppress(Unavailable):  # the next reader loads from the database again
+            run_script(_STORE, names, [_lease_token(), TTL_SECONDS, *values])
 
 
 def fetch(names: Sequence[str], *, flags: Sequence[str] = ()) -> Fetched:
@@ -267,13 +260,10 @@ def fetch(names: Sequence[str], *, flags: Sequence[str] = ()) -> Fetched:
         return Fetched({}, set(), 0, due)
     epoch = _current_epoch()
     token = _lease_token()
-    keys = [_process.prefix + name for name in (*names, *flags)]
     try:
-        raw = _process.scripts[0](keys=keys, args=[token, LEASE_MILLISECONDS, epoch, len(flags), TOUCH_SECONDS])
-    except Exception as error:  # noqa: BLE001
-        _failed(error)
+        raw = run_script(_READ, [*names, *flags], [token, LEASE_MILLISECONDS, epoch, len(flags), TOUCH_SECONDS])
+    except Unavailable:
         return Fetched({}, set(), epoch, set())
-    _succeeded()
     values, leased = {}, set()
     for name, value in zip(names, raw, strict=False):
         if value == token:
