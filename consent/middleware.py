@@ -7,7 +7,7 @@ CMP_REQUIRED_POLICY_VERSION (decisions under an older policy version allow nothi
 
 from django.conf import settings
 
-from consent.cookie import COOKIE_NAME, consent_from_cookies
+from consent.consent_cookie import COOKIE_NAME, consent_from_cookies
 
 
 class ConsentCookieMiddleware:

@@ -10,7 +10,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from consent.cookie import consent_from_cookies, parse_consent_cookie
+from consent.consent_cookie import consent_from_cookies, parse_consent_cookie
 from consent.middleware import ConsentCookieMiddleware
 
 # What the widget writes, produced by node: encodeURIComponent(JSON.stringify(decision)).

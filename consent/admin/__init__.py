@@ -1,11 +1,26 @@
-"""Admin registrations (sites and their parts, read-only decisions, API keys, the audit trail)
-and the consent dashboard, linked from the admin index."""
+"""Admin registrations (sites and their parts, read-only decisions, API keys, the audit trail,
+webhooks, per-site access) and the consent dashboard, linked from the admin index."""
 
 from django.contrib import admin
 
-from consent.admin.access import SiteAccessAdmin  # noqa: F401
-from consent.admin.sites import *  # noqa: F401,F403
-from consent.admin.webhooks import *  # noqa: F401,F403
+from consent.admin.access import SiteAccessAdmin
+from consent.admin.api_keys import ApiKeyAdmin
+from consent.admin.audit import ConfigChangeAdmin
+from consent.admin.records import ConsentRecordAdmin, ConsentStateAdmin, ErasureMarkerAdmin
+from consent.admin.site_settings import SiteAdmin
+from consent.admin.webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
+
+__all__ = [
+    "ApiKeyAdmin",
+    "ConfigChangeAdmin",
+    "ConsentRecordAdmin",
+    "ConsentStateAdmin",
+    "ErasureMarkerAdmin",
+    "SiteAccessAdmin",
+    "SiteAdmin",
+    "WebhookDeliveryAdmin",
+    "WebhookEndpointAdmin",
+]
 
 admin.site.index_template = "admin/consent_index.html"
 admin.site.site_header = "Consent platform"

@@ -75,3 +75,16 @@ class SiteAccessAdmin(admin.ModelAdmin):
     list_display = ["user", "site", "role"]
     list_filter = ["role", "site"]
     autocomplete_fields = []
+
+
+class ReadOnlyAdmin(SiteScopedAdmin):
+    """Proof is not edited: records are shown, never changed or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,6 @@
 """Texts every site starts with, in English, German, French and Spanish."""
 
-from consent.services.cookies import default_patterns
+from consent.services.cookie_database import default_patterns
 
 LANGUAGES = ("en", "de", "fr", "es")
 

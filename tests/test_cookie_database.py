@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from consent.services.cookies import classify_cookie, matches_pattern
+from consent.services.cookie_database import classify_cookie, matches_pattern
 
 CASES = [
     ("_gid", "_gid", True),
@@ -37,7 +37,7 @@ def test_many_stars_on_a_long_name_do_not_backtrack():
     """fnmatch or a regular expression backtracks on `a*a*...*b`; run in a process of its own so
     that a regression shows as a failure (killed after 30 s) rather than a suite that never ends."""
     code = (
-        "from consent.services.cookies import matches_pattern as m\n"
+        "from consent.services.cookie_database import matches_pattern as m\n"
         "p = 'a*' * 40 + 'b'\n"
         "assert m('a' * 5000, p) is False and m('a' * 5000 + 'b', p) is True\n"
     )

@@ -1,3 +1,6 @@
+"""The site admin: a site with its origins, categories and policy versions, the banner preview and
+the policy actions."""
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -11,22 +14,15 @@ from consent.admin.access import SitePartInline, SiteScopedAdmin
 from consent.admin.dashboard import dashboard_view
 from consent.admin.forms import BANNER_FIELDS, CategoryForm, SiteForm
 from consent.models import (
-    ApiKey,
     Category,
     ConfigChange,
-    ConsentRecord,
-    ConsentState,
-    ErasureMarker,
     PolicyVersion,
     Site,
     SiteOrigin,
-    SiteRole,
 )
 from consent.services.access import may, sites_for
 from consent.services.audit import field_changes, record_change
-from consent.services.sites import create_api_key, publish_policy, revoke_api_key
-
-__all__ = ["SiteAdmin", "ConsentRecordAdmin", "ApiKeyAdmin", "ConfigChangeAdmin"]
+from consent.services.sites import publish_policy
 
 RECENT_CHANGES = 10
 
@@ -211,99 +207,3 @@ class SiteAdmin(SiteScopedAdmin):
         for site in queryset:
             version = publish_policy(site=site, material=True, by=request.user)
             messages.success(request, f"{site}: published material version {version.version}.")
-
-
-class ReadOnlyAdmin(SiteScopedAdmin):
-    """Proof is not edited: records are shown, never changed or deleted by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdmin):
-    view_role = SiteRole.INTEGRATIONS
-    list_display = ["created_at", "site", "consent_id", "action", "source", "policy_version", "language"]
-    list_filter = ["site", "action", "source", "policy_version"]
-    search_fields = ["=consent_id"]
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-
-
-@admin.register(ConsentState)
-class ConsentStateAdmin(ReadOnlyAdmin):
-    view_role = SiteRole.INTEGRATIONS
-    list_display = ["consent_id", "site", "action", "policy_version", "decided_at", "record_count"]
-    list_filter = ["site", "action"]
-    search_fields = ["=consent_id"]
-    show_full_result_count = False
-
-
-@admin.register(ErasureMarker)
-class ErasureMarkerAdmin(ReadOnlyAdmin):
-    view_role = SiteRole.INTEGRATIONS
-    list_display = ["erased_at", "site", "reason", "record_count"]
-    list_filter = ["site", "reason"]
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(SiteScopedAdmin):
-    view_role = change_role = SiteRole.INTEGRATIONS
-    list_display = ["name", "site", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["site"]
-    fields = ["site", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
-    actions = ["revoke"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "site"] if obj else self.readonly_fields
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            obj.save(update_fields=["name"])
-            return
-        api_key, token = create_api_key(site=obj.site, name=obj.name, by=request.user)
-        obj.pk, obj.prefix, obj.key_hash = api_key.pk, api_key.prefix, api_key.key_hash
-        messages.warning(request, f"The new API key, shown only this once: {token}")
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # revoke instead, so that the key's history stays
-
-    @admin.action(description="Revoke the selected keys")
-    def revoke(self, request, queryset):
-        for api_key in queryset.filter(revoked_at__isnull=True).select_related("site"):
-            revoke_api_key(api_key, by=request.user)
-        messages.success(request, "Revoked.")
-
-
-@admin.register(ConfigChange)
-class ConfigChangeAdmin(ReadOnlyAdmin):
-    """The audit trail of configuration changes, newest first."""
-
-    list_display = ["at", "site_name", "username", "action", "target", "changed_fields"]
-    list_filter = ["site", "action"]
-    search_fields = ["site_name", "username", "target"]
-    date_hierarchy = "at"
-    fields = ["at", "site", "site_name", "username", "action", "target", "diff"]
-    readonly_fields = ["diff"]
-
-    @admin.display(description="Fields")
-    def changed_fields(self, change):
-        return ", ".join(change.changes) or "-"
-
-    @admin.display(description="What changed")
-    def diff(self, change):
-        rows = format_html_join(
-            "", "<tr><th scope='row'>{}</th><td>{}</td><td>{}</td></tr>", ((k, *v) for k, v in change.changes.items())
-        )
-        return format_html(
-            "<table><thead><tr><th scope='col'>Field</th><th scope='col'>Before</th><th scope='col'>After</th></tr>"
-            "</thead><tbody>{}</tbody></table>",
-            rows,
-        )
