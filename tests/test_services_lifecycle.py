@@ -9,11 +9,12 @@ from django.db import connection
 from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker, Site
+from consent.selectors.visitors import export_visitor, history
 from consent.services.checks import check_category, current_consent
 from consent.services.errors import UnknownVisitor
 from consent.services.proof import GENESIS, record_hash, seal_site, verify_site
 from consent.services.retention import purge
-from consent.services.rights import erase_visitor, export_visitor, history
+from consent.services.rights import erase_visitor
 from consent.services.sites import publish_policy, site_snapshot
 from tests.factories import decide, make_site
 

@@ -15,11 +15,12 @@ from consent.api.authentication import ApiKeyAuthentication, HasSiteApiKey, bear
 from consent.api.client_info import client_country, client_ip, sends_gpc
 from consent.api.cors import RegisteredOrigin
 from consent.api.throttles import PublicRateThrottle
+from consent.selectors.visitors import export_visitor, history
 from consent.services.checks import check_category, check_many, check_with_api_key, current_consent
 from consent.services.config import banner_config
 from consent.services.errors import UnknownVisitor
 from consent.services.records import record_decision
-from consent.services.rights import erase_visitor, export_visitor, history
+from consent.services.rights import erase_visitor
 from consent.services.sites import authenticate_api_key, policy_versions, site_snapshot
 from consent.services.visitors import claim
 

@@ -1,47 +1,16 @@
-"""The visitor's rights: access and portability (history, export) and erasure."""
+"""The visitor's right to erasure. Access and portability (history, export) are reads:
+consent.selectors.visitors."""
 
 from django.db import transaction
-from django.utils import timezone
 
 from consent import cache
 from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker
-from consent.services.checks import current_consent
 from consent.services.errors import UnknownVisitor
 from consent.services.proof import consent_digest
 from consent.services.sites import SiteSnapshot
 from consent.services.stats import note_erasure
 from consent.services.visitors import authorise
 from consent.services.webhooks import enqueue_erasure, forget_deliveries
-
-RECORD_FIELDS = (
-    "id", "consent_id", "created_at", "action", "source", "categories", "policy_version",
-    "language", "url", "user_agent", "ip_address", "country", "prev_hash", "hash",
-)  # fmt: skip
-
-
-def history(site: SiteSnapshot, consent_id) -> list[dict]:
-    """Every recorded decision of the visitor, oldest first. Raises UnknownVisitor."""
-    records = list(
-        ConsentRecord.objects.filter(site_id=site.id, consent_id=consent_id).order_by("id").values(*RECORD_FIELDS)
-    )
-    if not records:
-        raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
-    return records
-
-
-def export_visitor(site: SiteSnapshot, consent_id) -> dict:
-    """Everything we hold about the visitor, complete and machine-readable (GDPR Art. 15, 20)."""
-    records = history(site, consent_id)
-    current = current_consent(site, consent_id)
-    return {
-        "format": "cmp-consent-export/1",
-        "exported_at": timezone.now(),
-        "site": site.key,
-        "consent_id": str(consent_id),
-        "current": current,
-        "records": records,
-        "note": "IP addresses were truncated before storage (IPv4 /24, IPv6 /48). No name or email is held.",
-    }
 
 
 def erase_visitor(
