@@ -39,7 +39,6 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cmp_bench"
@@ -114,7 +113,7 @@ RECORD_COLUMNS = (
 )
 STATE_COLUMNS = (
     "site_id, consent_id, categories, action, source, policy_version, decided_at, first_decided_at, "
-    "record_count, head_hash"
+    "record_count, head_hash, token_hash"
 )
 CHUNK = 10_000
 
@@ -123,43 +122,35 @@ def generate(job: tuple) -> tuple[str, str]:
     """COPY text of the records and states of visitors start..stop, each chain hashed as the
     service hashes it."""
     from consent.models import BUILTIN_CATEGORIES
-    from consent.services.proof import GENESIS, record_hash
+    from consent.services.records import chained_history
 
     site_id, site_key, start, stop, per_visitor, extra, now = job
     rng = random.Random(start)
     records, states = io.StringIO(), io.StringIO()
     for i in range(start, stop):
-        cid = consent_uuid(i)
-        count = per_visitor + (i < extra)
         # Decisions within the consent lifetime, so that the check answers from valid states.
         at = now - timedelta(days=150, seconds=rng.randrange(86400 * 30))
-        first, prev = at, GENESIS
-        for _ in range(count):
+        decisions = []
+        for _ in range(per_visitor + (i < extra)):
             action, choices = rng.choice(CHOICES)
             categories = {key: action == "accept_all" or choices.get(key, False) for key in BUILTIN_CATEGORIES}
             categories["authentication"] = True
-            record = SimpleNamespace(
-                prev_hash=prev,
-                consent_id=cid,
-                categories=categories,
-                action=action,
-                source="banner",
-                policy_version=1,
-                language="en",
-                url=f"{ORIGIN}/",
-                user_agent="bench",
-                ip_address="192.0.2.0",
-                country="",
-                created_at=at,
-            )
-            digest = record_hash(record, site_key=site_key)
-            cats, stamp = json.dumps(categories), at.isoformat()
-            records.write(
-                f"{site_id}\t{cid}\t{cats}\t{action}\tbanner\t1\ten\t{ORIGIN}/\tbench\t192.0.2.0\t\t{stamp}\t{prev}\t{digest}\n"
-            )
-            prev = digest
+            decisions.append(
+                {"categories": categories, "action": action, "source": "banner", "policy_version": 1,
+                 "language": "en", "url": f"{ORIGIN}/", "user_agent": "bench", "ip_address": "192.0.2.0",
+                 "created_at": at}
+            )  # fmt: skip
             at += timedelta(days=rng.randrange(1, 40), seconds=rng.randrange(86400))
-        states.write(f"{site_id}\t{cid}\t{cats}\t{action}\tbanner\t1\t{stamp}\t{first.isoformat()}\t{count}\t{prev}\n")
+        chain, state = chained_history(site_id, site_key, consent_uuid(i), decisions)
+        for r in chain:
+            records.write(
+                f"{site_id}\t{r.consent_id}\t{json.dumps(r.categories)}\t{r.action}\tbanner\t1\ten\t{r.url}\tbench\t"
+                f"{r.ip_address}\t\t{r.created_at.isoformat()}\t{r.prev_hash}\t{r.hash}\n"
+            )
+        states.write(
+            f"{site_id}\t{state.consent_id}\t{json.dumps(state.categories)}\t{state.action}\tbanner\t1\t"
+            f"{state.decided_at.isoformat()}\t{state.first_decided_at.isoformat()}\t{state.record_count}\t{state.head_hash}\t\n"
+        )
     return records.getvalue(), states.getvalue()
 
 

@@ -55,36 +55,27 @@ def load(site, visitors: int) -> None:
     from django.utils import timezone
 
     from consent.models import ConsentRecord, ConsentState
-    from consent.services.proof import GENESIS, record_hash
+    from consent.services.records import chained_history
 
     now = timezone.now()
     for start in range(0, visitors, 5000):
         records, states = [], []
         for n in range(start, min(visitors, start + 5000)):
-            consent_id, prev = uuid.uuid4(), GENESIS
             decided = now - timedelta(days=4 * 365 if n % 2 else 30, seconds=n)
-            for k in range(4):
-                record = ConsentRecord(
-                    site=site, consent_id=consent_id, action="custom", source="banner", policy_version=1,
-                    categories={"authentication": True, "analytics": bool(k % 2), "marketing": k == 3},
-                    created_at=decided + timedelta(seconds=k), prev_hash=prev, user_agent="Mozilla/5.0 bench",
-                )  # fmt: skip
-                record.hash = prev = record_hash(record, site_key=site.key)
-                records.append(record)
-            states.append(
-                ConsentState(
-                    site=site,
-                    consent_id=consent_id,
-                    categories=record.categories,
-                    action="custom",
-                    source="banner",
-                    policy_version=1,
-                    decided_at=record.created_at,
-                    first_decided_at=decided,
-                    record_count=4,
-                    head_hash=prev,
-                )  # fmt: skip
-            )
+            decisions = [
+                {
+                    "categories": {"authentication": True, "analytics": bool(k % 2), "marketing": k == 3},
+                    "action": "custom",
+                    "source": "banner",
+                    "policy_version": 1,
+                    "created_at": decided + timedelta(seconds=k),
+                    "user_agent": "Mozilla/5.0 bench",
+                }
+                for k in range(4)
+            ]
+            visitor_records, state = chained_history(site.id, site.key, uuid.uuid4(), decisions)
+            records += visitor_records
+            states.append(state)
         ConsentRecord.objects.bulk_create(records, batch_size=5000)
         ConsentState.objects.bulk_create(states, batch_size=5000)
 

@@ -12,7 +12,8 @@ from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMar
 from consent.selectors.visitors import export_visitor, history
 from consent.services.checks import check_category, current_consent
 from consent.services.errors import UnknownVisitor
-from consent.services.proof import GENESIS, record_hash, seal_site, verify_site
+from consent.services.proof import seal_site, verify_site
+from consent.services.records import chained_history
 from consent.services.retention import purge
 from consent.services.rights import erase_visitor
 from consent.services.sites import publish_policy, site_snapshot
@@ -26,29 +27,19 @@ def backdate(site: Site, consent_ids: list[uuid.UUID], *, days: int, per_visitor
     records, states = [], []
     decided = timezone.now() - timedelta(days=days)
     for consent_id in consent_ids:
-        prev = GENESIS
-        for n in range(per_visitor):
-            record = ConsentRecord(
-                site=site, consent_id=consent_id, categories={"authentication": True, "analytics": bool(n % 2)},
-                action="custom", source="banner", policy_version=1, created_at=decided + timedelta(seconds=n),
-                prev_hash=prev,
-            )  # fmt: skip
-            record.hash = prev = record_hash(record, site_key=site.key)
-            records.append(record)
-        states.append(
-            ConsentState(
-                site=site,
-                consent_id=consent_id,
-                categories=record.categories,
-                action="custom",
-                source="banner",
-                policy_version=1,
-                decided_at=record.created_at,
-                first_decided_at=decided,
-                record_count=per_visitor,
-                head_hash=prev,
-            )  # fmt: skip
-        )
+        decisions = [
+            {
+                "categories": {"authentication": True, "analytics": bool(n % 2)},
+                "action": "custom",
+                "source": "banner",
+                "policy_version": 1,
+                "created_at": decided + timedelta(seconds=n),
+            }
+            for n in range(per_visitor)
+        ]
+        visitor_records, state = chained_history(site.id, site.key, consent_id, decisions)
+        records += visitor_records
+        states.append(state)
     ConsentRecord.objects.bulk_create(records, batch_size=2000)
     ConsentState.objects.bulk_create(states, batch_size=2000)
 

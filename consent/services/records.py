@@ -2,7 +2,7 @@
 
 import ipaddress
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -145,3 +145,30 @@ def _append(site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None
     state.save()
     # The webhook outbox is written in the same transaction: a committed change is announced.
     enqueue_decision(site, before, record)
+
+
+def chained_history(
+    site_id: int, site_key: str, consent_id, decisions: Iterable[Mapping]
+) -> tuple[list[ConsentRecord], ConsentState]:
+    """One visitor's decisions (ConsentRecord fields, oldest first) as the records and the state
+    record_decision would have written: chained and hashed, not saved. For bulk loads that cannot
+    go one decision at a time (the benchmarks, tests that backdate decisions)."""
+    records, prev = [], GENESIS
+    for fields in decisions:
+        record = ConsentRecord(site_id=site_id, consent_id=consent_id, prev_hash=prev, **fields)
+        record.hash = prev = record_hash(record, site_key=site_key)
+        records.append(record)
+    last = records[-1]
+    state = ConsentState(
+        site_id=site_id,
+        consent_id=consent_id,
+        categories=last.categories,
+        action=last.action,
+        source=last.source,
+        policy_version=last.policy_version,
+        decided_at=last.created_at,
+        first_decided_at=records[0].created_at,
+        record_count=len(records),
+        head_hash=prev,
+    )
+    return records, state
