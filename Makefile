@@ -10,7 +10,7 @@ export SECRET_KEY ?= $(shell test -s .secret_key || $(PYTHON) -c "import secrets
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cmp
 REDIS ?= redis://127.0.0.1:6379/1
 
-.PHONY: demo test lint test-js test-sqlite test-postgres test-deps services widget bench clean
+.PHONY: demo test stress lint test-js test-sqlite test-postgres test-deps services widget bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(VENV)/.installed
 
 ## test: install what the tests need, lint, and run the suite on SQLite and on PostgreSQL + Redis
 test: test-deps lint test-js test-sqlite test-postgres
+
+## stress: `make test` 5 times in a row (RUNS=N for more) while stress-ng keeps every core busy
+stress:
+	bash scripts/stress.sh
 
 test-deps: $(VENV)/.installed
 	bash scripts/test-deps.sh
