@@ -44,7 +44,7 @@ def with_config(script: str, config: dict) -> str:
 BANNERS = {
     "ours": {
         "head": '<script src="/ours/cmp.js" async></script>',
-        "element": "document.querySelector('cmp-banner')?.shadowRoot?.querySelector('.b:not([hidden])')",
+        "element": "document.querySelector('cmp-banner')?.shadowRoot?.querySelector('.banner:not([hidden])')",
     },
     "vanilla-cookieconsent": {
         "head": (

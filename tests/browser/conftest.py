@@ -160,12 +160,16 @@ def page(context):
     return context.new_page()
 
 
-def banner(page):
-    return page.locator("cmp-banner .b")
+def banner(page, title="Your privacy"):
+    """The widget's first layer, found as a visitor's screen reader finds it: the dialog named by
+    its title. page may be a FrameLocator (the admin's preview). Hidden, it is in no accessibility
+    tree and this locator finds nothing, which to_be_hidden() accepts."""
+    return page.locator("cmp-banner").get_by_role("dialog", name=title)
 
 
-def dialog(page):
-    return page.locator("cmp-banner dialog")
+def dialog(page, title="Cookie preferences"):
+    """The preferences dialog, by its role and its title."""
+    return page.locator("cmp-banner").get_by_role("dialog", name=title)
 
 
 def open_shop(page, shop):

@@ -22,25 +22,25 @@ def focused(page):
     return page.locator("cmp-banner :focus")
 
 
-def focus_within(page, widget_part: str):
-    """widget_part ("dialog", ".b") when it or an element inside it has the focus."""
-    return page.locator(f"cmp-banner {widget_part}:focus-within")
+def focus_within(part):
+    """part (banner(page), dialog(page)) when it or an element inside it has the focus."""
+    return part.and_(part.page.locator(":focus-within"))
 
 
 def test_keyboard_alone_decides_and_the_dialog_traps_and_returns_focus(shop, page):
     open_shop(page, shop)
-    banner(page).wait_for(state="visible")
-    expect(focus_within(page, ".b")).to_have_count(1)  # focus moved into the banner
+    expect(banner(page)).to_be_visible()
+    expect(focus_within(banner(page))).to_have_count(1)  # focus moved into the banner
     for text in ["Cookie policy", "Accept all", "Reject all", "Customize"]:
         page.keyboard.press("Tab")
         expect(focused(page)).to_have_text(text)
     page.keyboard.press("Enter")
-    dialog(page).wait_for(state="visible")
+    expect(dialog(page)).to_be_visible()
     for _ in range(12):  # round and round, never leaving the dialog
         page.keyboard.press("Tab")
-        expect(focus_within(page, "dialog")).to_have_count(1)
+        expect(focus_within(dialog(page))).to_have_count(1)
     page.keyboard.press("Shift+Tab")
-    expect(focus_within(page, "dialog")).to_have_count(1)
+    expect(focus_within(dialog(page))).to_have_count(1)
 
     page.keyboard.press("Escape")  # closes without deciding: the banner asks again
     expect(dialog(page)).to_be_hidden()
@@ -49,7 +49,7 @@ def test_keyboard_alone_decides_and_the_dialog_traps_and_returns_focus(shop, pag
     assert stored_cookie(page.context, shop) is None
 
     page.keyboard.press("Enter")
-    dialog(page).wait_for(state="visible")
+    expect(dialog(page)).to_be_visible()
     expect(focused(page)).to_have_text("×")
     page.keyboard.press("Tab")  # Preferences (Strictly necessary is disabled)
     page.keyboard.press("Tab")  # Analytics
@@ -66,8 +66,8 @@ def test_keyboard_alone_decides_and_the_dialog_traps_and_returns_focus(shop, pag
     # From the page's "Cookie settings" link and back to it.
     page.focus("#settings")
     page.keyboard.press("Enter")
-    dialog(page).wait_for(state="visible")
-    expect(focus_within(page, "dialog")).to_have_count(1)
+    expect(dialog(page)).to_be_visible()
+    expect(focus_within(dialog(page))).to_have_count(1)
     page.keyboard.press("Escape")
     expect(dialog(page)).to_be_hidden()
     expect(banner(page)).to_be_hidden()
@@ -85,10 +85,10 @@ def test_axe_finds_no_violation_with_the_banner_or_the_dialog(shop, browser, sch
     # axe is injected as an inline script: this page alone may bypass the shop's CSP.
     context = browser.new_context(bypass_csp=True, color_scheme=scheme, reduced_motion="reduce")
     page = open_shop(context.new_page(), shop)
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     assert axe_violations(page) == []
     banner(page).get_by_role("button", name="Customize").click()
-    dialog(page).wait_for(state="visible")
+    expect(dialog(page)).to_be_visible()
     assert axe_violations(page) == []
     context.close()
 
@@ -97,7 +97,7 @@ def test_axe_finds_no_violation_with_the_banner_or_the_dialog(shop, browser, sch
 def test_layout_at_phone_and_desktop_widths(shop, browser, device, width, height):
     context = browser.new_context(viewport={"width": width, "height": height}, reduced_motion="reduce")
     page = open_shop(context.new_page(), shop)
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"banner-{device}.png")
 
@@ -112,7 +112,7 @@ def test_layout_at_phone_and_desktop_widths(shop, browser, device, width, height
     assert accept.evaluate(style) == reject.evaluate(style)
 
     banner(page).get_by_role("button", name="Customize").click()
-    dialog(page).wait_for(state="visible")
+    expect(dialog(page)).to_be_visible()
     page.screenshot(path=ARTIFACTS / f"dialog-{device}.png")
     box = dialog(page).bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= width

@@ -52,7 +52,7 @@ def test_first_visit_shows_the_banner_and_blocks_everything(shop, page):
     beacons = []
     page.on("request", lambda request: beacons.append(request.url) if "/impressions" in request.url else None)
     open_shop(page, shop)
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     expect(banner(page).get_by_role("heading")).to_have_text("Your privacy", use_inner_text=True)
     for name in ("Accept all", "Reject all", "Customize"):
         expect(banner(page).get_by_role("button", name=name)).to_be_visible()
@@ -126,7 +126,7 @@ def test_custom_choice_in_the_preferences_dialog(shop, page):
     open_shop(page, shop)
     banner(page).get_by_role("button", name="Customize").click()
     prefs = dialog(page)
-    prefs.wait_for(state="visible")
+    expect(prefs).to_be_visible()
     expect(banner(page)).to_be_hidden()
     necessary = prefs.get_by_role("switch", name="Strictly necessary")
     expect(necessary).to_be_checked()
@@ -189,7 +189,7 @@ def test_an_expired_decision_asks_again_and_unblocks_nothing(shop, context, page
     value = urllib.parse.quote(json.dumps(stale), safe="")
     context.add_cookies([{"name": "cmp_consent", "value": value, "url": shop.origin}])
     open_shop(page, shop)
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     assert page.evaluate("CMP.getConsent()") is None
     assert page.evaluate("log") == [] and shop.tracker_hits() == []
     banner(page).get_by_role("button", name="Reject all").click()
@@ -215,7 +215,7 @@ def test_a_material_policy_change_asks_again(shop, browser, context, page):
     later = browser.new_context()
     later.add_cookies([c for c in context.cookies(shop.origin) if c["name"] == "cmp_consent"])
     page = open_shop(later.new_page(), shop)
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     assert page.evaluate("log") == []
     banner(page).get_by_role("button", name="Accept all").click()
     wait_for_cookie(later, shop, lambda c: c["pv"] == 3, what="the cookie's policy version 3")
@@ -226,7 +226,7 @@ def test_a_material_policy_change_asks_again(shop, browser, context, page):
 def test_global_privacy_control_refuses_marketing_and_says_so(shop, context):
     context.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})")
     page = open_shop(context.new_page(), shop)
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     expect(banner(page)).to_contain_text("Global Privacy Control", use_inner_text=True)
     banner(page).get_by_role("button", name="Accept all").click()
     cookie = wait_for_cookie(context, shop)
@@ -260,7 +260,7 @@ def test_forget_me_erases_the_records_and_asks_again_and_gives_the_receipt(shop,
     assert receipt["consent_id"] == consent_id and receipt["action"] == "accept_all" and receipt["signature"]
     assert download.value.suggested_filename == "consent-receipt.json"
     dialog(page).get_by_role("button", name="Forget me").click()
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     expect(dialog(page)).to_be_hidden()
     eventually(lambda: stored_cookie(page.context, shop), lambda c: c is None, what="the consent cookie deleted")
     eventually(lambda: cookie_names(page.context, shop), lambda names: "_ga" not in names, what="_ga deleted")
@@ -273,9 +273,10 @@ def test_forget_me_erases_the_records_and_asks_again_and_gives_the_receipt(shop,
 def test_the_page_language_picks_the_texts(shop, page):
     shop.lang = "de-AT"
     open_shop(page, shop)
-    banner(page).wait_for(state="visible")
-    expect(banner(page).get_by_role("heading")).to_have_text("Ihre Privatsphäre", use_inner_text=True)
-    banner(page).get_by_role("button", name="Alle ablehnen").click()
+    german = banner(page, title="Ihre Privatsphäre")
+    expect(german).to_be_visible()
+    expect(german.get_by_role("heading")).to_have_text("Ihre Privatsphäre", use_inner_text=True)
+    german.get_by_role("button", name="Alle ablehnen").click()
     assert wait_for_records(wait_for_cookie(page.context, shop)["id"])[0].language == "de"
 
 
@@ -316,7 +317,7 @@ def test_the_operator_preview_shows_the_banner_whatever_is_stored_and_records_no
     value = urllib.parse.quote(json.dumps({**stored, "c": {"analytics": 1}}), safe="")
     context.add_cookies([{"name": "cmp_consent", "value": value, "url": shop.api}])
     page.goto(f"{shop.api}/cmp/{shop.site.key}/preview")
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     page.get_by_role("link", name="Open the preferences dialog").click()
     dialog(page).get_by_role("button", name="Accept all").click()
     expect(banner(page)).to_be_hidden()

@@ -25,7 +25,7 @@ ADD_LATE = """(name) => {
 
 def test_nothing_loads_before_consent_and_only_allowed_categories_after(shop, page):
     open_shop(page, shop)
-    banner(page).wait_for(state="visible")
+    expect(banner(page)).to_be_visible()
     expect(page.locator("iframe[data-category]")).not_to_have_attribute("src")
     expect(page.locator("img[data-category]")).not_to_have_attribute("src")
     assert page.evaluate("CMP.setConsent({analytics: true})") is None

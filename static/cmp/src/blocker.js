@@ -1,21 +1,26 @@
-// Blocked elements (docs/integration.md, "Blocking trackers") run or load once their category is allowed: in document
-// order, once each, including elements added later.
+// Blocked elements (docs/integration.md, "Blocking trackers") run or load once their category is
+// allowed: in document order, once each, including elements added later.
 const BLOCKED = 'script[type="text/plain"][data-category],iframe[data-category][data-src],img[data-category][data-src]';
 
-// Watches the document; returns `scan`, to call again after every decision.
-export function startBlocker(isAllowed) {
-  const done = new WeakSet();
-  let queue = Promise.resolve();
-  const scan = () => {
-    for (const el of document.querySelectorAll(BLOCKED)) {
-      if (done.has(el) || !el.dataset.category.trim().split(/\s+/).every(isAllowed)) continue;
-      done.add(el);
-      queue = queue.then(() => enable(el));
-    }
-  };
+const done = new WeakSet();
+// Each element waits for the one before it: an external script runs before the scripts after it.
+let queue = Promise.resolve();
+let isAllowed;
+
+// Watches the document from now on, with the decision's isAllowed(category).
+export function startBlocker(allowed) {
+  isAllowed = allowed;
   new MutationObserver(scan).observe(document.documentElement, { childList: true, subtree: true });
   scan();
-  return scan;
+}
+
+// Unblocks what is now allowed; called again after every decision.
+export function scan() {
+  for (const el of document.querySelectorAll(BLOCKED)) {
+    if (done.has(el) || !el.dataset.category.trim().split(/\s+/).every(isAllowed)) continue;
+    done.add(el);
+    queue = queue.then(() => enable(el));
+  }
 }
 
 // Resolves once the element may be followed by the next one: an external script after it ran.

@@ -2,6 +2,19 @@
 // "The banner widget"), and the deletion of a withdrawn category's cookies.
 const NAME = 'cmp_consent';
 
+/**
+ * A decision as the cookie keeps it (docs/integration.md, "The cookie").
+ * @typedef {object} Decision
+ * @property {1} v The format version.
+ * @property {string} id The visitor's consent id.
+ * @property {string} tk The visitor token.
+ * @property {number} pv The policy version decided under.
+ * @property {number} t When, in unix seconds.
+ * @property {number} exp When it expires, in unix seconds.
+ * @property {string} src Where it was made: banner, preferences, api or gpc.
+ * @property {Object<string, 0 | 1>} c Each category, 1 allowed or 0 refused.
+ */
+
 // Documents without cookies (sandboxed frames, about:blank) throw on document.cookie: no cookies then.
 const jar = () => {
   try {

@@ -1,149 +1,78 @@
-// The banner and the preferences dialog, in a shadow root: the host page's CSS cannot reach them
-// and theirs cannot leak out. Built with DOM calls (no HTML strings, no inline styles).
+// The UI: the banner and the preferences dialog in a shadow root, where the host page's CSS cannot
+// reach them and theirs cannot leak out; which of the two shows, and where focus goes.
+import { buildBanner } from './banner.js';
+import { config } from './config.js';
+import { h } from './elements.js';
+import { buildPreferences, refreshPreferences } from './preferences.js';
 import { stylesheet } from './styles.js';
 
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const key in props) {
-    if (key.startsWith('on')) el.addEventListener(key.slice(2), props[key]);
-    else el.setAttribute(key, props[key]);
-  }
-  el.append(...children.filter(Boolean));
-  return el;
+/**
+ * What the UI's buttons do, and what it shows of the decision (the site's config and texts come
+ * from config.js).
+ * @typedef {object} UIOptions
+ * @property {() => object | null} consent The decision in force, as CMP.getConsent() gives it.
+ * @property {(action: string, source: string, choices?: Object<string, boolean>) => void} decide
+ * @property {() => void} forget "Forget me".
+ * @property {() => void} receipt Saves the receipt of the latest decision.
+ */
+
+// The UI, built once per page: its options, its shadow root and its two layers.
+let options;
+let root;
+let banner;
+let dialog;
+// Where focus goes back to: the host page's element that had it before the UI took it, and the
+// banner's button that opened the preferences.
+let returnTo;
+let opener;
+
+export const isBuilt = () => !!root;
+
+/**
+ * Builds the UI, hidden, at the end of the page's body.
+ * @param {UIOptions} given
+ */
+export function buildUI(given) {
+  options = given;
+  const host = h('cmp-banner');
+  root = host.attachShadow({ mode: 'open' });
+  root.adoptedStyleSheets = [stylesheet(config.theme?.colour, config.theme?.text)];
+  banner = buildBanner(given.decide, showPreferences);
+  dialog = buildPreferences(given.decide, closed);
+  banner.hidden = true;
+  root.append(banner, dialog);
+  document.body.append(host);
 }
 
-// o: {config, texts, gpc, consent(), decide(action, source, choices?), forget(), receiptUrl(id)}
-export function createUI(o) {
-  const { config, texts: t } = o;
-  const host = h('cmp-banner');
-  const root = host.attachShadow({ mode: 'open' });
-  root.adoptedStyleSheets = [stylesheet(config.theme?.colour, config.theme?.text)];
-  // Where focus goes back to: the host page's element, or the banner's Customize button.
-  let back;
-  let opener;
+function rememberFocus() {
+  if (document.activeElement !== root.host) returnTo = document.activeElement;
+}
 
-  const button = (label, onclick, cls) => h('button', { type: 'button', class: cls || '', onclick }, label);
-  // Accept and Reject look the same: one is exactly as prominent as the other.
-  const decisionButtons = (source, first, last) =>
-    h(
-      'div',
-      { class: 'k' },
-      first,
-      button(t.acceptAll, () => o.decide('accept_all', source)),
-      button(t.rejectAll, () => o.decide('reject_all', source)),
-      last,
-    );
-  const gpcNote = () => o.gpc && h('p', { class: 's', role: 'status' }, t.gpc);
-  const { url, updated } = config.policy;
+export function showBanner() {
+  rememberFocus();
+  banner.hidden = false;
+  banner.focus({ preventScroll: true });
+}
 
-  const banner = h(
-    'div',
-    { class: 'b ' + (config.theme?.position || 'bottom'), role: 'dialog', 'aria-labelledby': 't', 'aria-describedby': 'd', tabindex: '-1' },
-    h(
-      'div',
-      { class: 'i' },
-      h(
-        'div',
-        { class: 't' },
-        h('h2', { id: 't' }, t.title),
-        h('p', { id: 'd' }, t.description),
-        gpcNote(),
-        // The date as published (YYYY-MM-DD): formatting it with Intl would load locale data first.
-        h(
-          'p',
-          { class: 's' },
-          url && h('a', { href: url, target: '_blank', rel: 'noopener' }, t.policy),
-          updated && ` · ${t.updated} `,
-          updated && h('time', { datetime: updated }, updated),
-        ),
-      ),
-      decisionButtons('banner', null, button(t.customize, () => showPreferences(), 'o')),
-    ),
-  );
-
-  const switches = {};
-  const links = h('p', { class: 'm s' });
-  const dialog = h(
-    'dialog',
-    { 'aria-labelledby': 'p', onclose: closed, onkeydown: trapFocus },
-    h('div', { class: 'h' }, h('h2', { id: 'p' }, t.prefsTitle), h('button', { type: 'button', class: 'x', 'aria-label': t.close, onclick: () => dialog.close() }, '×')),
-    gpcNote(),
-    ...config.categories.map(({ key, required }) => {
-      const text = t.categories[key] || { name: key };
-      const input = (switches[key] = h('input', { type: 'checkbox', role: 'switch', 'aria-describedby': 'c-' + key }));
-      // Always on, or refused by Global Privacy Control: not the visitor's to switch here.
-      input.disabled = required || (o.gpc && key === 'marketing');
-      input.checked = required;
-      return h(
-        'div',
-        { class: 'g' },
-        h('label', {}, h('span', {}, text.name), required && h('small', { class: 's' }, t.alwaysOn), input),
-        h('p', { class: 's', id: 'c-' + key }, text.description),
-      );
-    }),
-    decisionButtons('preferences', button(t.save, save, 'w')),
-    links,
-  );
-  root.append(banner, dialog);
+export function showPreferences() {
+  rememberFocus();
+  opener = root.activeElement;
+  refreshPreferences(dialog, options);
   banner.hidden = true;
-  document.body.append(host);
+  if (!dialog.open) dialog.showModal();
+}
 
-  function save() {
-    const choices = {};
-    for (const key in switches) choices[key] = switches[key].checked;
-    o.decide('custom', 'preferences', choices);
-  }
+// A decision was made: nothing shows any more. Closing the dialog returns focus (closed, below).
+export function hideUI() {
+  if (!root) return;
+  banner.hidden = true;
+  if (dialog.open) dialog.close();
+  else returnTo?.focus?.();
+}
 
-  function remember() {
-    if (document.activeElement !== host) back = document.activeElement;
-  }
-
-  function showBanner() {
-    remember();
-    banner.hidden = false;
-    banner.focus({ preventScroll: true });
-  }
-
-  function showPreferences() {
-    remember();
-    opener = root.activeElement;
-    const consent = o.consent();
-    for (const key in switches) if (!switches[key].disabled) switches[key].checked = !!consent?.categories[key];
-    links.replaceChildren(
-      ...(consent
-        ? [
-            button(t.forget, o.forget, 'l'),
-            button(t.receipt, o.receipt, 'l'),
-          ]
-        : []),
-    );
-    banner.hidden = true;
-    if (!dialog.open) dialog.showModal();
-  }
-
-  // Escape, the close button or a decision closed the dialog: without a decision the banner asks again.
-  function closed() {
-    if (o.consent()) return back?.focus?.();
-    banner.hidden = false;
-    (banner.contains(opener) ? opener : banner).focus();
-  }
-
-  function hide() {
-    banner.hidden = true;
-    if (dialog.open) dialog.close();
-    else back?.focus?.();
-  }
-
-  // The modal dialog keeps Tab and Shift+Tab inside it.
-  function trapFocus(event) {
-    if (event.key !== 'Tab') return;
-    const items = [...dialog.querySelectorAll('button,a[href],input:not(:disabled)')].filter((el) => el.getClientRects().length);
-    const edge = event.shiftKey ? items[0] : items[items.length - 1];
-    if (root.activeElement === edge) {
-      event.preventDefault();
-      (event.shiftKey ? items[items.length - 1] : items[0]).focus();
-    }
-  }
-
-  return { showBanner, showPreferences, hide };
+// Escape, the close button or a decision closed the dialog: without a decision the banner asks again.
+function closed() {
+  if (options.consent()) return returnTo?.focus?.();
+  banner.hidden = false;
+  (banner.contains(opener) ? opener : banner).focus();
 }

@@ -1,0 +1,36 @@
+// The site's configuration, and what follows from it for this page. The server writes the config
+// into the bundle in place of __CMP_CONFIG__ (consent/widget/views.py).
+import { pickLanguage } from './i18n.js';
+
+/**
+ * The site's configuration, inlined by the server (consent.services.config.banner_config).
+ * @typedef {object} Config
+ * @property {string} site The site key.
+ * @property {string} api The CMP server's base URL.
+ * @property {{version: number, required: number, url: string, updated: string}} policy The current
+ *   policy version, the oldest one a decision may have been given under, its link and date.
+ * @property {number} lifetimeDays How long a decision counts.
+ * @property {string} language The site's default language.
+ * @property {{key: string, required: boolean, cookies: string[]}[]} categories In display order,
+ *   each with the cookie-name patterns deleted when it is withdrawn.
+ * @property {Object<string, object>} texts The banner's texts, per language.
+ * @property {{colour: string, text: string, position: string}} theme The site's colour, the text
+ *   colour that reads best on it, the banner's position.
+ * @property {boolean} [preview] An operator's preview: nothing stored, nothing sent.
+ */
+
+/** @type {Config} */
+export const config = __CMP_CONFIG__;
+
+/** The site's endpoints on the CMP server. */
+export const siteUrl = `${config.api}/api/v1/sites/${config.site}`;
+
+/** The visitor's language and the banner's texts in it. */
+export const language = pickLanguage(config);
+export const texts = config.texts[language];
+
+/** A preview (for the site's operator) ignores and keeps no decision, and tells the server nothing. */
+export const preview = config.preview;
+
+/** Always allowed, whatever the visitor decides. */
+export const isRequired = (key) => config.categories.some((category) => category.key === key && category.required);

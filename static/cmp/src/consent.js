@@ -1,0 +1,177 @@
+// The visitor's decision: restoring the stored one, making a new one, applying it to the page,
+// keeping and sending it, forgetting it.
+import { scan } from './blocker.js';
+import { config, isRequired, language, preview, siteUrl } from './config.js';
+import { clearDecision, deleteCookies, readDecision, writeDecision } from './cookie.js';
+import { newConsentId, newToken } from './ids.js';
+import { consentDefault, consentUpdate, gpc } from './signals.js';
+import { transport } from './transport.js';
+import { hideUI } from './ui.js';
+
+// The widget's state: the decision and what goes with it, all here, changed only by this module's
+// functions. (The UI keeps its elements and where focus returns to in ui.js; the blocker what it
+// has unblocked in blocker.js.)
+/** @type {import('./cookie.js').Decision | null} The decision in force: null while none counts. */
+let decision = null;
+// The visitor's consent id and visitor token. They outlive an expired decision, so that the
+// visitor's next decision joins the same history on the server.
+let consentId = null;
+let token = null;
+/** @type {ReturnType<typeof transport> | null} The CMP server: none in a preview. */
+let server = null;
+/** @type {((consent: object | null) => void)[]} The callbacks given to CMP.onChange. */
+const listeners = [];
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export const isAllowed = (key) => isRequired(key) || !!decision?.c[key];
+
+/** The decision in force as CMP.getConsent() gives it (docs/integration.md, "window.CMP"), or null. */
+export function currentConsent() {
+  return (
+    decision && {
+      consentId: decision.id,
+      categories: Object.fromEntries(config.categories.map(({ key }) => [key, isAllowed(key)])),
+      policyVersion: decision.pv,
+      decidedAt: new Date(decision.t * 1000).toISOString(),
+      source: decision.src,
+    }
+  );
+}
+
+export const onChange = (callback) => listeners.push(callback);
+
+// Connects to the server, which at once sends what an earlier page could not deliver, and takes
+// the stored decision. It counts until it expires or a material policy change asks again; the id
+// and the token are kept either way: the visitor token binds the id to this browser, and the server
+// wants it for every later change, erasure or receipt of that id (docs/integration.md, "The cookie").
+export function restoreDecision() {
+  server = transport(siteUrl);
+  const stored = readDecision();
+  decision = stored && stored.exp > now() && stored.pv >= config.policy.required ? stored : null;
+  consentId = stored?.id;
+  token = stored?.tk;
+  if (consentId && !token) claimToken(stored);
+}
+
+// A decision from before visitor tokens: claim one for its id, once.
+function claimToken(stored) {
+  token = newToken();
+  writeDecision({ ...stored, tk: token });
+  server.send(`/consents/${consentId}/token`, { token }, consentId);
+}
+
+// Global Privacy Control now, marketing allowed before: refused before anything is unblocked.
+// Whether it was, so that main.js records the changed decision once the widget is ready.
+export function honourGpc() {
+  const overrides = gpc() && decision?.c.marketing;
+  if (overrides) decision = { ...decision, c: { ...decision.c, marketing: 0 } };
+  return overrides;
+}
+
+// Consent Mode hears the defaults, and the decision in force, before any blocked tag can run.
+export function signalDecision() {
+  consentDefault(!decision);
+  if (decision) consentUpdate(decision.c);
+}
+
+/**
+ * Makes the visitor's decision, applies it, keeps it in the cookie, sends it, and tells listeners.
+ * @param {'accept_all' | 'reject_all' | 'custom'} action
+ * @param {string} source Where it was made: banner, preferences, api or gpc.
+ * @param {Object<string, boolean>} [choices] For `custom`: the categories switched on.
+ */
+export function decide(action, source, choices = {}) {
+  const c = {};
+  for (const { key } of config.categories)
+    c[key] = +(isRequired(key) || action === 'accept_all' || (action === 'custom' && choices[key] === true));
+  // Global Privacy Control refuses marketing, whatever else is chosen.
+  if (gpc() && 'marketing' in c) {
+    c.marketing = 0;
+    source = 'gpc';
+    if (action === 'accept_all') action = 'custom';
+  }
+  const t = now();
+  if (!consentId) [consentId, token] = [newConsentId(), newToken()];
+  decision = {
+    v: 1,
+    id: consentId,
+    tk: token,
+    pv: config.policy.version,
+    t,
+    exp: t + config.lifetimeDays * 86400,
+    src: source,
+    c,
+  };
+  hideUI();
+  applyDecision();
+  if (!preview) {
+    writeDecision(decision);
+    server.send('/consents', record(action), consentId);
+  }
+  notify();
+}
+
+// The decision in force as POST .../consents takes it.
+function record(action) {
+  return {
+    consent_id: decision.id,
+    token: decision.tk,
+    categories: Object.fromEntries(Object.entries(decision.c).map(([key, on]) => [key, !!on])),
+    action,
+    policy_version: decision.pv,
+    source: decision.src,
+    language,
+    url: location.origin + location.pathname, // no query string or fragment: they may carry personal data
+  };
+}
+
+// Applies the decision in force to the page: Consent Mode, the withdrawn categories' cookies, the
+// blocked elements.
+function applyDecision() {
+  consentUpdate(decision?.c || {});
+  deleteCookies(config.categories.filter(({ key }) => !isAllowed(key)).flatMap((category) => category.cookies || []));
+  scan();
+}
+
+function notify() {
+  const consent = currentConsent();
+  for (const callback of listeners) callback(consent);
+  dispatchEvent(new CustomEvent('cmp:change', { detail: consent }));
+}
+
+// "Forget me": the server erases the visitor's records, and this browser drops the decision, the id
+// and the token; the next decision starts an unlinked history.
+export function forget() {
+  server?.send(`/consents/${consentId}/forget`, { token }, consentId);
+  clearDecision();
+  decision = consentId = token = null;
+  hideUI();
+  applyDecision();
+  notify();
+}
+
+// The server refused this browser's token for its id (another browser claimed an old id first):
+// go on under a new id, with the decision as it stands.
+export function startOverIfRefused(event) {
+  if (event.detail !== consentId) return;
+  consentId = null;
+  if (decision) decide('custom', decision.src, currentConsent().categories);
+}
+
+// The banner was shown: the server counts it, anonymously.
+export const countImpression = () => server?.impression(language);
+
+// The signed receipt of the latest decision, fetched with the visitor token and saved as a file.
+export async function downloadReceipt() {
+  const response = await fetch(`${siteUrl}/consents/${consentId}/receipt`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token }),
+    credentials: 'omit',
+  });
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = 'consent-receipt.json';
+  link.click();
+}
