@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consent.models import StatView
+from consent.services.rollup import record_impression, rollup
 from consent.services.sites import site_snapshot
-from consent.services.stats import record_impression, rollup
 from tests.conftest import sign_in_staff
 from tests.factories import decide
 

@@ -14,8 +14,8 @@ from consent.api.throttles import PublicRateThrottle
 from consent.models import ConsentRecord, PolicyVersion
 from consent.services.config import banner_config
 from consent.services.records import record_decision
+from consent.services.rollup import rollup
 from consent.services.sites import site_snapshot
-from consent.services.stats import rollup
 from consent.services.webhooks import create_endpoint
 from tests.conftest import sign_in_staff
 from tests.test_faults import DEAD_REDIS

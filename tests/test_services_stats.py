@@ -10,17 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent.models import Category, ConsentRecord, ConsentState, DailyConsentStat, PendingRemoval, RollupMark, StatView
+from consent.selectors.figures import consent_figures, interaction_rates
 from consent.services.records import decided_categories
 from consent.services.rights import erase_states, erase_visitor
+from consent.services.rollup import record_impression, rollup
 from consent.services.sites import site_snapshot
-from consent.services.stats import (
-    action_split,
-    consent_figures,
-    consent_rates,
-    interaction_rates,
-    record_impression,
-    rollup,
-)
 from tests.factories import decide, make_site
 
 TODAY = timezone.now().astimezone(UTC).date()
@@ -64,21 +58,21 @@ def table(rows):
 
 
 def test_decisions_over_time_count_each_decision_on_its_day(minds):
-    rates = consent_rates(site=minds, start=DAY1, end=TODAY)
-    assert table(rates) == {(DAY1, ""): (3, 66.7, 66.7), (DAY2, ""): (3, 33.3, 33.3)}
-    split = {r.period: r.actions for r in action_split(site=minds, start=DAY1, end=TODAY)}
+    figures = consent_figures(site=minds, start=DAY1, end=TODAY)
+    assert table(figures.rates) == {(DAY1, ""): (3, 66.7, 66.7), (DAY2, ""): (3, 33.3, 33.3)}
+    split = {r.period: r.actions for r in figures.split}
     assert split[DAY1] == {"accept_all": 2, "reject_all": 1, "custom": 0, "withdraw": 0}
     assert split[DAY2] == {"accept_all": 0, "reject_all": 0, "custom": 2, "withdraw": 1}
 
 
 def test_current_figures_count_each_visitor_once_with_their_latest_decision(minds):
-    rates = consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT)
+    rates = consent_figures(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT).rates
     # B's reject stays on day 1; A's change, C's withdrawal and D's choice are day 2's.
     assert table(rates) == {(DAY1, ""): (1, 0.0, 0.0), (DAY2, ""): (3, 33.3, 33.3)}
-    (total,) = consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT, granularity="month")
+    month = consent_figures(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT, granularity="month")
+    ((total,), (split,)) = month.rates, month.split
     assert (total.decisions, total.allowed["analytics"], total.allowed["marketing"]) == (4, 1, 1)
-    split = action_split(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT, granularity="month")
-    assert split[0].actions == {"accept_all": 0, "reject_all": 1, "custom": 2, "withdraw": 1}
+    assert split.actions == {"accept_all": 0, "reject_all": 1, "custom": 2, "withdraw": 1}
 
 
 def test_expired_decisions_leave_the_current_figures_but_stay_in_decisions_over_time(site):
@@ -87,8 +81,8 @@ def test_expired_decisions_leave_the_current_figures_but_stay_in_decisions_over_
     old = TODAY - timedelta(days=40)
     record(site, uuid.uuid4(), "accept_all", old)
     record(site, uuid.uuid4(), "reject_all", TODAY - timedelta(days=5))
-    assert sum(r.decisions for r in consent_rates(site=site, start=old, end=TODAY)) == 2
-    current = consent_rates(site=site, start=old, end=TODAY, view=StatView.CURRENT)
+    assert sum(r.decisions for r in consent_figures(site=site, start=old, end=TODAY).rates) == 2
+    current = consent_figures(site=site, start=old, end=TODAY, view=StatView.CURRENT).rates
     assert [(r.period, r.decisions, r.rates["marketing"]) for r in current] == [(TODAY - timedelta(days=5), 1, 0.0)]
 
 
@@ -98,12 +92,15 @@ def test_comparisons_by_language_country_policy_version_and_site(minds):
     by_language = consent_figures(site=minds, start=DAY1, end=TODAY, by="language")
     assert {r.group: r.decisions for r in by_language.compared_rates} == {"en": 5, "fr": 1}
     assert {r.group: r.rates["marketing"] for r in by_language.compared_rates} == {"en": 40.0, "fr": 100.0}
-    by_country = consent_rates(site=minds, start=DAY1, end=TODAY, by="country", view=StatView.CURRENT)
-    assert {(r.period, r.group): r.decisions for r in by_country} == {(DAY1, "DE"): 1, (DAY2, "DE"): 2, (DAY2, "FR"): 1}
+    by_country = consent_figures(site=minds, start=DAY1, end=TODAY, by="country", view=StatView.CURRENT)
+    assert {(r.period, r.group): r.decisions for r in by_country.compared_rates} == {(DAY1, "DE"): 3, (DAY1, "FR"): 1}
+    assert table(by_country.rates) == {(DAY1, ""): (1, 0.0, 0.0), (DAY2, ""): (3, 33.3, 33.3)}
     by_site = consent_figures(start=DAY1, end=TODAY, by="site", granularity="week")
     assert {r.group: r.decisions for r in by_site.compared_rates} == {"Shop": 6, "Blog": 1}
+    assert {r.group: r.total for r in by_site.compared_split} == {"Shop": 6, "Blog": 1}
     assert sum(r.decisions for r in by_site.rates) == 7
-    assert [r.group for r in consent_rates(site=minds, start=DAY1, end=TODAY, by="policy_version")] == ["1", "1"]
+    by_version = consent_figures(site=minds, start=DAY1, end=TODAY, by="policy_version")
+    assert [(r.group, r.total) for r in by_version.compared_split] == [("1", 6)]
 
 
 def test_a_custom_category_named_like_a_lookup_is_counted(site):
@@ -111,25 +108,29 @@ def test_a_custom_category_named_like_a_lookup_is_counted(site):
     record(site, uuid.uuid4(), "custom", DAY1, **{"in": True})
     record(site, uuid.uuid4(), "accept_all", DAY1)
     record(site, uuid.uuid4(), "reject_all", DAY1)
-    (live,) = consent_rates(site=site, start=DAY1, end=DAY1)
+    (live,) = consent_figures(site=site, start=DAY1, end=DAY1).rates
     rollup()
-    (rolled,) = consent_rates(site=site, start=DAY1, end=DAY1)
+    (rolled,) = consent_figures(site=site, start=DAY1, end=DAY1).rates
     assert live.allowed["in"] == rolled.allowed["in"] == 2
     assert rolled.rates["analytics"] == 33.3
 
 
 def test_weeks_and_months_add_up_days(minds):
-    days = consent_rates(site=minds, start=DAY1, end=TODAY)
-    weeks = consent_rates(site=minds, start=DAY1, end=TODAY, granularity="week")
+    days = consent_figures(site=minds, start=DAY1, end=TODAY).rates
+    weeks = consent_figures(site=minds, start=DAY1, end=TODAY, granularity="week").rates
     assert sum(r.decisions for r in weeks) == sum(r.decisions for r in days) == 6
     assert all(r.period.weekday() == 0 for r in weeks)
 
 
 def test_unknown_options_are_refused(site):
     with pytest.raises(ValueError, match="Granularity"):
-        consent_rates(start=TODAY, end=TODAY, granularity="hour")
+        consent_figures(start=TODAY, end=TODAY, granularity="hour")
     with pytest.raises(ValueError, match="Compare by"):
-        consent_rates(start=TODAY, end=TODAY, by="browser")
+        consent_figures(start=TODAY, end=TODAY, by="browser")
+    with pytest.raises(ValueError, match="The view"):
+        consent_figures(start=TODAY, end=TODAY, view="visitors")
+    with pytest.raises(ValueError, match="Granularity"):
+        interaction_rates(start=TODAY, end=TODAY, granularity="year")
 
 
 def stored():
@@ -140,11 +141,13 @@ def stored():
 
 
 def all_figures(site):
-    return [
-        table(consent_rates(site=site, start=DAY1, end=TODAY, view=view, by=by))
-        for view in StatView.values
-        for by in (None, "country")
-    ]
+    """Every figure of the site in both views, per day and compared by country."""
+    shown = []
+    for view in StatView.values:
+        figures = consent_figures(site=site, start=DAY1, end=TODAY, view=view, by="country")
+        splits = [(r.period, r.group, r.actions) for r in figures.split + figures.compared_split]
+        shown.append((table(figures.rates), table(figures.compared_rates), splits))
+    return shown
 
 
 def test_rollup_is_idempotent_and_picks_up_new_records(minds):
@@ -160,10 +163,10 @@ def test_rollup_is_idempotent_and_picks_up_new_records(minds):
     # B changes their mind on day 2, after the roll-up: live at once, then rolled up.
     b = ConsentRecord.objects.get(action="reject_all").consent_id
     record(minds, b, "accept_all", DAY2)
-    current = consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT)
+    current = consent_figures(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT).rates
     assert table(current) == {(DAY2, ""): (4, 50.0, 50.0)}
     assert rollup().records == 1
-    assert table(consent_rates(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT)) == table(current)
+    assert table(consent_figures(site=minds, start=DAY1, end=TODAY, view=StatView.CURRENT).rates) == table(current)
     assert not DailyConsentStat.objects.filter(view="current", day=DAY1).exists()
 
 
@@ -179,9 +182,9 @@ def test_rollup_in_small_chunks_gives_the_same_rows(minds):
 def test_records_of_the_last_minutes_wait_for_the_next_run_and_are_counted_live(site):
     decide(site, "accept_all")
     assert rollup().records == 0
-    assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [1]
+    assert [r.decisions for r in consent_figures(site=site, start=TODAY, end=TODAY).rates] == [1]
     assert rollup(now=timezone.now() + LATER).records == 1
-    assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [1]
+    assert [r.decisions for r in consent_figures(site=site, start=TODAY, end=TODAY).rates] == [1]
 
 
 def test_erasure_takes_the_visitor_out_of_the_current_figures(site):
@@ -191,13 +194,13 @@ def test_erasure_takes_the_visitor_out_of_the_current_figures(site):
     rollup(now=timezone.now() + LATER)
     erase_visitor(site_snapshot(site.key), visitor)
     assert PendingRemoval.objects.count() == 1
-    current = consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)
+    current = consent_figures(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT).rates
     assert [(r.decisions, r.rates["analytics"]) for r in current] == [(1, 0.0)]
     assert rollup(now=timezone.now() + LATER).removals == 1
     assert not PendingRemoval.objects.exists()
-    assert table(consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)) == table(current)
+    assert table(consent_figures(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT).rates) == table(current)
     # Decisions over time keep counting what was decided.
-    assert [r.decisions for r in consent_rates(site=site, start=TODAY, end=TODAY)] == [3]
+    assert [r.decisions for r in consent_figures(site=site, start=TODAY, end=TODAY).rates] == [3]
 
 
 def test_an_erased_visitor_leaves_the_others_in_their_row(site):
@@ -222,10 +225,10 @@ def test_erasing_many_visitors_at_once_removes_each_once(site):
         states = list(ConsentState.objects.select_for_update().filter(site=site, consent_id__in=[a, b, c]))
         erase_states(site.id, states, reason="retention")
     assert sorted(PendingRemoval.objects.values_list("action", flat=True)) == ["accept_all", "custom", "reject_all"]
-    current = consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)
+    current = consent_figures(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT).rates
     assert [(r.decisions, r.rates["marketing"]) for r in current] == [(1, 100.0)]
     rollup(now=timezone.now() + LATER)
-    assert table(consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT)) == table(current)
+    assert table(consent_figures(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT).rates) == table(current)
     assert ConsentRecord.objects.filter(site=site).values_list("consent_id", flat=True).get() == keep
 
 
@@ -233,7 +236,7 @@ def test_erasing_a_visitor_not_yet_rolled_up_queues_nothing(site):
     visitor = decide(site, "accept_all").consent_id
     erase_visitor(site_snapshot(site.key), visitor)
     assert not PendingRemoval.objects.exists()
-    assert consent_rates(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT) == []
+    assert consent_figures(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT).rates == []
 
 
 def test_interaction_rate_is_decisions_per_banner_shown(site):

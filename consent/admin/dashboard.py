@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from consent.admin.charts import line_chart, stacked_bars
 from consent.models import Action, Site, StatView
+from consent.selectors.figures import consent_figures, interaction_rates
 from consent.services.access import sites_for
-from consent.services.stats import consent_figures, interaction_rates
 
 MAX_DAYS = 3 * 366
 GRANULARITY_CHOICES = [("day", "Day"), ("week", "Week"), ("month", "Month")]

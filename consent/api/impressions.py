@@ -1,5 +1,5 @@
 """Banner impressions: the widget reports each banner it shows, without cookies; we count them
-per site, day, language and country and keep nothing per visitor (consent.services.stats)."""
+per site, day, language and country and keep nothing per visitor (consent.services.rollup)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -10,7 +10,7 @@ from consent.api.cors import RegisteredOrigin
 from consent.api.parsers import LimitedJSONParser
 from consent.api.serializers import LanguageField
 from consent.api.views import PublicView, errors
-from consent.services.stats import record_impression
+from consent.services.rollup import record_impression
 
 
 class PlainTextJSONParser(LimitedJSONParser):

@@ -7,8 +7,8 @@ from consent import cache
 from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker
 from consent.services.errors import UnknownVisitor
 from consent.services.proof import consent_digest
+from consent.services.rollup import note_erasure
 from consent.services.sites import SiteSnapshot
-from consent.services.stats import note_erasure
 from consent.services.visitors import authorise
 from consent.services.webhooks import enqueue_erasure, forget_deliveries
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from consent.models import ConsentRecord
+from consent.services.rollup import record_impression
 from consent.services.sites import site_snapshot
 from consent.services.staff import set_up_second_factor
-from consent.services.stats import record_impression
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, banner
 from tests.factories import decide, make_site
 from tests.test_services_stats import record
 
@@ -99,10 +99,9 @@ def test_the_banner_preview_and_the_colour_check(live_server, page, shop):
     page.wait_for_url("**/admin/")
     page.goto(f"{live_server.url}/admin/consent/site/{shop.pk}/change/")
     preview = page.frame_locator("#banner-preview")
-    preview.locator("cmp-banner .b").wait_for()
-    expect(preview.locator("cmp-banner .b")).to_contain_text("Accept all", use_inner_text=True)
-    preview.locator("cmp-banner .b button", has_text="Accept all").evaluate("(button) => button.click()")
-    preview.locator("cmp-banner .b").wait_for(state="hidden")
+    expect(banner(preview)).to_contain_text("Accept all", use_inner_text=True)
+    banner(preview).get_by_role("button", name="Accept all").evaluate("(button) => button.click()")
+    expect(banner(preview)).to_be_hidden()
     assert ConsentRecord.objects.count() == 4  # a choice in the preview is not recorded
 
     page.fill("#id_primary_colour", "#ffd700")
@@ -119,7 +118,7 @@ def test_the_banner_preview_and_the_colour_check(live_server, page, shop):
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     preview = page.frame_locator("#banner-preview")
-    preview.locator("cmp-banner .b").wait_for()
+    expect(banner(preview)).to_be_visible()
     colours = preview.locator("cmp-banner button").evaluate_all(
         "(buttons) => buttons.map((b) => getComputedStyle(b).backgroundColor)"
     )
@@ -153,7 +152,7 @@ def test_staff_pages_run_under_a_content_security_policy_without_violations(live
         assert "script-src 'self'" in response.headers["content-security-policy"], path
         expect(page.locator(ready).first).to_be_visible()
         if path.endswith("/change/"):  # the framed banner preview has loaded as well
-            expect(page.frame_locator("#banner-preview").locator("cmp-banner .b")).to_contain_text("Accept all")
+            expect(banner(page.frame_locator("#banner-preview"))).to_contain_text("Accept all")
         # Redoc would fetch its own logo from its CDN: blocked, as every third party is here.
         violations = [v for v in page.evaluate("cspViolations") if "cdn.redoc.ly" not in v]
         assert violations == [], path

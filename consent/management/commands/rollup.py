@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from consent.services.stats import CHUNK_SIZE, rollup
+from consent.services.rollup import CHUNK_SIZE, rollup
 
 
 class Command(BaseCommand):

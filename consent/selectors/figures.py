@@ -1,0 +1,392 @@
+"""The consent figures the dashboard and its CSV show, and how records are counted into them.
+
+Two views of the same decisions:
+- `decisions`: every decision counts on its day ("decisions over time");
+- `current`: every visitor counts once, with their latest decision, on its day; decisions
+  older than the site's consent lifetime have expired and are left out.
+
+The figures are the daily roll-ups (`DailyConsentStat`, kept by consent.services.rollup up to a
+high-water mark by record id) plus the records after the mark, counted here live in the same
+buckets, so they are exact up to the last decision without ever scanning all records. A visitor
+erased since the last roll-up (`PendingRemoval`) is taken out live too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, timedelta
+from typing import NamedTuple
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.utils import timezone
+
+from consent.models import (
+    BUILTIN_CATEGORIES,
+    REQUIRED_CATEGORY,
+    Action,
+    Category,
+    ConsentRecord,
+    DailyConsentStat,
+    DailyImpressions,
+    PendingRemoval,
+    RollupMark,
+    Site,
+    StatView,
+)
+
+# The high-water mark's name: the roll-ups count the records up to its id.
+ROLLUP_NAME = "records"
+# The records of the current figures' heads are read back by id, this many at a time.
+ID_BATCH = 10_000
+GRANULARITIES = ("day", "week", "month")
+# What the figures can be compared by, and the bucket field that holds it.
+DIMENSIONS = {"policy_version": "policy_version", "language": "language", "country": "country", "site": "site_id"}
+# Read once: Django's enum builds the list anew on each access.
+ACTIONS = tuple(Action.values)
+
+
+# Counting -------------------------------------------------------------------------------------
+
+
+class Bucket(NamedTuple):
+    """What the roll-ups count by: one `DailyConsentStat` row per bucket and view."""
+
+    site_id: int
+    day: date
+    policy_version: int
+    language: str
+    country: str
+    action: str
+
+
+@dataclass(slots=True)
+class Tally:
+    """How many records (or visitors) a bucket holds, and how many of them allowed each category."""
+
+    count: int = 0
+    allowed: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: Tally, sign: int = 1) -> None:
+        self.count += sign * other.count
+        for category, n in other.allowed.items():
+            self.allowed[category] = self.allowed.get(category, 0) + sign * n
+
+    @property
+    def empty(self) -> bool:
+        return not self.count and not any(self.allowed.values())
+
+
+Deltas = dict[Bucket, Tally]
+
+
+def merge(into: Deltas, deltas: Deltas, sign: int = 1) -> Deltas:
+    """Add (or, with sign -1, take away) the deltas bucket by bucket; returns `into`."""
+    for bucket, tally in deltas.items():
+        total = into.get(bucket)
+        if total is None:
+            total = into[bucket] = Tally()
+        total.add(tally, sign)
+    return into
+
+
+def category_keys(site_ids: Iterable[int] | None = None) -> list[str]:
+    """The refusable categories of the given sites (all if None): built-in ones first, in order."""
+    rows = Category.objects.exclude(key=REQUIRED_CATEGORY)
+    rows = rows if site_ids is None else rows.filter(site_id__in=list(site_ids))
+    keys = set(rows.values_list("key", flat=True).distinct())
+    return [k for k in BUILTIN_CATEGORIES if k in keys] + sorted(keys - set(BUILTIN_CATEGORIES))
+
+
+def counted_up_to() -> int:
+    """The id of the last record the roll-ups count (0 before the first roll-up)."""
+    return RollupMark.objects.filter(name=ROLLUP_NAME).values_list("last_record_id", flat=True).first() or 0
+
+
+def bucket_counts(records: QuerySet, keys: list[str]) -> Deltas:
+    """The records counted per bucket, with how many of them allowed each category: one query."""
+    # The explicit __exact keeps a category named like a lookup ("in", "contains") a key.
+    allowed = {f"a{i}": Count("id", filter=Q(**{f"categories__{key}__exact": True})) for i, key in enumerate(keys)}
+    rows = (
+        records.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values(*Bucket._fields)
+        .annotate(n=Count("id"), **allowed)
+        .values_list(*Bucket._fields, "n", *allowed)
+        .order_by()
+    )
+    width = len(Bucket._fields)
+    return {
+        Bucket._make(row[:width]): Tally(row[width], dict(zip(keys, row[width + 1 :], strict=True))) for row in rows
+    }
+
+
+def current_deltas(lo: int, hi: int | None, keys: list[str]) -> Deltas:
+    """How the current figures change when the records after id `lo` (up to `hi`) are counted:
+    each of their visitors' latest record comes in, the visitor's head as of `lo` goes out."""
+    after = Q(id__gt=lo) if hi is None else Q(id__gt=lo, id__lte=hi)
+    later = ConsentRecord.objects.filter(
+        after, site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__gt=OuterRef("id")
+    )
+    latest = ConsentRecord.objects.filter(after).filter(~Exists(later))
+    deltas = bucket_counts(latest, keys)
+    if lo:
+        for batch in _previous_heads(latest, lo):
+            merge(deltas, bucket_counts(batch, keys), sign=-1)
+    return deltas
+
+
+def _previous_heads(latest: QuerySet, lo: int) -> Iterable[QuerySet]:
+    """The records that were these visitors' latest as of id `lo`, in batches by id."""
+    previous = ConsentRecord.objects.filter(
+        site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__lte=lo
+    ).order_by("-id")
+    # Fetched, then read by id in batches: as one nested query the planner scans all records.
+    heads = list(
+        latest.annotate(previous=Subquery(previous.values("id")[:1]))
+        .filter(previous__isnull=False)
+        .values_list("previous", flat=True)
+        .order_by()
+    )
+    for i in range(0, len(heads), ID_BATCH):
+        yield ConsentRecord.objects.filter(id__in=heads[i : i + ID_BATCH])
+
+
+def removal_deltas(removals: Iterable[PendingRemoval]) -> Deltas:
+    """What the erased visitors queued for removal take out of the current figures."""
+    deltas: Deltas = {}
+    for r in removals:
+        bucket = Bucket(r.site_id, r.day, r.policy_version, r.language, r.country, r.action)
+        allowed = {c: int(on is True) for c, on in r.categories.items() if c != REQUIRED_CATEGORY}
+        deltas.setdefault(bucket, Tally()).add(Tally(1, allowed), sign=-1)
+    return deltas
+
+
+# Figures ----------------------------------------------------------------------------------------
+
+
+def period_start(day: date, granularity: str) -> date:
+    """The first day of the day, week (Monday) or month the day falls in."""
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+@dataclass
+class RateRow:
+    """Decisions (or visitors) in one period and group, and how many allowed each category."""
+
+    period: date
+    group: str
+    decisions: int
+    allowed: dict[str, int]
+
+    @property
+    def rates(self) -> dict[str, float]:
+        return {k: round(100 * n / self.decisions, 1) if self.decisions else 0.0 for k, n in self.allowed.items()}
+
+
+@dataclass
+class SplitRow:
+    """Decisions (or visitors) in one period and group per action: accept all, reject all, custom, withdraw."""
+
+    period: date
+    group: str
+    actions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+
+    @property
+    def total(self) -> int:
+        return sum(self.actions.values())
+
+    @property
+    def shares(self) -> dict[str, float]:
+        total = self.total
+        return {a: round(100 * n / total, 1) if total else 0.0 for a, n in self.actions.items()}
+
+
+@dataclass
+class InteractionRow:
+    """Banners shown and decisions made in one period."""
+
+    period: date
+    impressions: int
+    decisions: int
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.decisions / self.impressions, 1) if self.impressions else None
+
+
+@dataclass
+class Figures:
+    """Opt-in rates and action split per period; with a comparison, also per group over the range."""
+
+    keys: list[str]
+    rates: list[RateRow]
+    split: list[SplitRow]
+    compared_rates: list[RateRow] = field(default_factory=list)
+    compared_split: list[SplitRow] = field(default_factory=list)
+
+
+class Cell(NamedTuple):
+    """Counts are summed per day, compared value ("" without a comparison) and action."""
+
+    day: date
+    group: int | str
+    action: str
+
+
+@dataclass(frozen=True)
+class Window:
+    """The sites counted, by id, with the first day counted for each (in the current view, the
+    decisions older than the site's consent lifetime have expired) and their names."""
+
+    start: date
+    end: date
+    first_day: dict[int, date]
+    names: dict[int, str]
+
+    def holds(self, bucket: Bucket) -> bool:
+        first = self.first_day.get(bucket.site_id)
+        return first is not None and max(self.start, first) <= bucket.day <= self.end
+
+
+def _check(granularity: str, by: str | None, view: str) -> None:
+    """Refuse an unknown granularity, comparison or view (ValueError)."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"Granularity is one of {', '.join(GRANULARITIES)}.")
+    if by is not None and by not in DIMENSIONS:
+        raise ValueError(f"Compare by one of {', '.join(DIMENSIONS)}.")
+    if view not in StatView.values:
+        raise ValueError(f"The view is one of {', '.join(StatView.values)}.")
+
+
+def _window(site: Site | None, start: date, end: date, view: str) -> Window:
+    """The window over one site, or over every site (one query)."""
+    if site is not None:
+        sites = [(site.pk, site.consent_lifetime_days, site.name)]
+    else:
+        sites = Site.objects.values_list("id", "consent_lifetime_days", "name")
+    today = timezone.now().astimezone(UTC).date()
+    first_day, names = {}, {}
+    for site_id, lifetime_days, name in sites:
+        first_day[site_id] = today - timedelta(days=lifetime_days - 1) if view == StatView.CURRENT else start
+        names[site_id] = name
+    return Window(start, end, first_day, names)
+
+
+def _rolled_up(window: Window, view: str, keys: list[str], dim: str | None) -> dict[Cell, Tally]:
+    """The stored roll-up rows in the window, summed per cell: one query."""
+    in_window = Q(pk__in=[])
+    for site_id, day in window.first_day.items():
+        in_window |= Q(site_id=site_id, day__gte=day)
+    rows = DailyConsentStat.objects.filter(in_window, view=view, day__range=(window.start, window.end))
+    aliases = [(k, f"a{i}") for i, k in enumerate(keys)]
+    allowed = {a: Coalesce(Sum(Cast(KeyTextTransform(k, "allowed"), IntegerField())), 0) for k, a in aliases}
+    fields = ["day", "action", *([dim] if dim else [])]
+    cells: dict[Cell, Tally] = defaultdict(lambda: Tally(0, dict.fromkeys(keys, 0)))
+    for row in rows.values(*fields).annotate(n=Sum("count"), **allowed).order_by():
+        tally = cells[Cell(row["day"], row[dim] if dim else "", row["action"])]
+        tally.count += row["n"]
+        for key, alias in aliases:
+            tally.allowed[key] += row[alias]
+    return cells
+
+
+def _live(window: Window, view: str, keys: list[str]) -> Deltas:
+    """The records after the mark, counted as the next roll-up will count them; in the current
+    view, less the erased visitors it has yet to take out."""
+    mark = counted_up_to()
+    if view == StatView.DECISIONS:
+        return bucket_counts(ConsentRecord.objects.filter(id__gt=mark, site_id__in=window.first_day), keys)
+    return merge(current_deltas(mark, None, keys), removal_deltas(PendingRemoval.objects.all()))
+
+
+def _add_live(cells: dict[Cell, Tally], live: Deltas, window: Window, dim: str | None) -> None:
+    """Add the live counts of the buckets in the window to their cells."""
+    for bucket, tally in live.items():
+        if window.holds(bucket):
+            cells[Cell(bucket.day, getattr(bucket, dim) if dim else "", bucket.action)].add(tally)
+
+
+def _fold(
+    keys: list[str], cells: dict[Cell, Tally], place: Callable[[Cell], tuple[date, str]]
+) -> tuple[list[RateRow], list[SplitRow]]:
+    """Sum the cells into rows, each into the (period, group) that place(cell) names."""
+    rates: dict[tuple[date, str], RateRow] = {}
+    split: dict[tuple[date, str], SplitRow] = {}
+    for cell, tally in cells.items():
+        slot = place(cell)
+        rate = rates.get(slot)
+        if rate is None:
+            rate = rates[slot] = RateRow(*slot, 0, dict.fromkeys(keys, 0))
+            split[slot] = SplitRow(*slot)
+        rate.decisions += tally.count
+        for k in keys:
+            rate.allowed[k] += tally.allowed[k]
+        split[slot].actions[cell.action] += tally.count
+    return (
+        [rates[k] for k in sorted(rates) if rates[k].decisions],
+        [split[k] for k in sorted(split) if split[k].total],
+    )
+
+
+def consent_figures(
+    *,
+    site: Site | None = None,
+    start: date,
+    end: date,
+    granularity: str = "day",
+    by: str | None = None,
+    view: str = StatView.DECISIONS,
+) -> Figures:
+    """What the dashboard shows for one site (all if None), from one pass over the roll-ups: the
+    opt-in rate per category (the share of decisions, or of current visitors, that allow it) and
+    the action split per period, and with `by` the same per policy version, language, country or
+    site over the whole range."""
+    _check(granularity, by, view)
+    window = _window(site, start, end, view)
+    keys = category_keys(window.first_day)
+    dim = DIMENSIONS[by] if by else None
+    cells = _rolled_up(window, view, keys, dim)
+    _add_live(cells, _live(window, view, keys), window, dim)
+    rates, split = _fold(keys, cells, lambda cell: (period_start(cell.day, granularity), ""))
+    figures = Figures(keys, rates, split)
+    if dim:
+        label = window.names.__getitem__ if dim == "site_id" else str
+        figures.compared_rates, figures.compared_split = _fold(keys, cells, lambda cell: (start, label(cell.group)))
+    return figures
+
+
+def interaction_rates(
+    *, site: Site | None = None, start: date, end: date, granularity: str = "day"
+) -> list[InteractionRow]:
+    """Decisions divided by banners shown, per period, for one site (all if None). Sums counts
+    only: no category work."""
+    _check(granularity, None, StatView.DECISIONS)
+    sites = [site.pk] if site is not None else list(Site.objects.values_list("id", flat=True))
+    rows: dict[date, InteractionRow] = {}
+
+    def add(day: date, decisions: int = 0, impressions: int = 0) -> None:
+        period = period_start(day, granularity)
+        row = rows.setdefault(period, InteractionRow(period, 0, 0))
+        row.decisions += decisions
+        row.impressions += impressions
+
+    rolled = DailyConsentStat.objects.filter(view=StatView.DECISIONS, site_id__in=sites, day__range=(start, end))
+    for day, n in rolled.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
+        add(day, decisions=n)
+    live = ConsentRecord.objects.filter(id__gt=counted_up_to(), site_id__in=sites).annotate(
+        day=TruncDate("created_at", tzinfo=UTC)
+    )
+    for day, n in live.values("day").annotate(n=Count("id")).values_list("day", "n").order_by():
+        if start <= day <= end:
+            add(day, decisions=n)
+    shown = DailyImpressions.objects.filter(site_id__in=sites, day__range=(start, end))
+    for day, n in shown.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
+        add(day, impressions=n)
+    return [rows[k] for k in sorted(rows)]

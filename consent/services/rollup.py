@@ -1,0 +1,184 @@
+"""The dashboard's stored counts: the daily roll-ups of decisions, and the banner impressions.
+
+`rollup()` (the `rollup` command, run from cron) counts the records after a stored high-water mark
+by record id into `DailyConsentStat`, in the buckets and views of consent.selectors.figures, and
+moves the mark; the figures add the records after the mark live. Erasure queues a counted
+visitor's removal from the current figures (`PendingRemoval`), which the next roll-up applies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from consent.models import ConsentRecord, DailyConsentStat, DailyImpressions, PendingRemoval, RollupMark, StatView
+from consent.selectors.figures import (
+    ROLLUP_NAME,
+    Bucket,
+    Deltas,
+    Tally,
+    bucket_counts,
+    category_keys,
+    current_deltas,
+    merge,
+    removal_deltas,
+)
+from consent.services.sites import SiteSnapshot
+
+# Records younger than this are left for the next run: a transaction that took an id earlier
+# may still be committing, and the mark must never pass a record that is not yet visible.
+SETTLE = timedelta(minutes=2)
+CHUNK_SIZE = 100_000
+
+UPSERT = f"""
+    INSERT INTO {DailyConsentStat._meta.db_table} ({", ".join(("view", *Bucket._fields, "count", "allowed"))})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (view, {", ".join(Bucket._fields)}) DO UPDATE SET count = excluded.count, allowed = excluded.allowed
+"""  # noqa: S608  (names from the model, values as parameters)
+
+
+@dataclass
+class RollupReport:
+    records: int = 0
+    removals: int = 0
+    last_record_id: int = 0
+
+
+def rollup(*, now: datetime | None = None, settle: timedelta = SETTLE, chunk_size: int = CHUNK_SIZE) -> RollupReport:
+    """Count the records after the high-water mark into the daily roll-ups, in chunks.
+
+    Idempotent and safe from cron: each chunk and its new mark commit together, under a lock
+    on the mark, so two runs never count a record twice and an interrupted run resumes.
+    """
+    now = now or timezone.now()
+    report = RollupReport()
+    keys = category_keys()
+    mark, _ = RollupMark.objects.get_or_create(name=ROLLUP_NAME)
+    end = _settled_end(mark.last_record_id, now - settle)
+    while True:
+        with transaction.atomic():
+            mark = RollupMark.objects.select_for_update().get(name=ROLLUP_NAME)
+            lo = mark.last_record_id
+            hi = _chunk_end(lo, end, chunk_size)
+            removals = list(PendingRemoval.objects.select_for_update())
+            if hi == lo and not removals:
+                break
+            report.records += _count_chunk(lo, hi, removals, keys)
+            report.removals += len(removals)
+            mark.last_record_id = hi
+            mark.updated_at = now
+            mark.save(update_fields=["last_record_id", "updated_at"])
+    report.last_record_id = mark.last_record_id
+    return report
+
+
+def _settled_end(lo: int, settled_before: datetime) -> int:
+    """The last record id this run may count: the one before the first record after `lo` that is
+    too young to be sure no earlier id is still committing, or else the last record."""
+    unsettled = (
+        ConsentRecord.objects.filter(id__gt=lo, created_at__gte=settled_before)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return unsettled - 1 if unsettled else ConsentRecord.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+def _chunk_end(lo: int, end: int, chunk_size: int) -> int:
+    """The id of the chunk_size-th record after `lo` (at most `end`), so that gaps in the ids
+    (erasures, sequence jumps) cost nothing."""
+    nth = ConsentRecord.objects.filter(id__gt=lo, id__lte=end).order_by("id").values_list("id", flat=True)
+    return max(lo, next(iter(nth[chunk_size - 1 : chunk_size]), end))
+
+
+def _count_chunk(lo: int, hi: int, removals: list[PendingRemoval], keys: list[str]) -> int:
+    """Add the records lo < id <= hi to both views and take the queued removals out of the
+    current one; returns how many records were counted."""
+    current = removal_deltas(removals)
+    counted = 0
+    if hi > lo:
+        chunk = ConsentRecord.objects.filter(id__gt=lo, id__lte=hi)
+        counted = chunk.count()
+        _apply(StatView.DECISIONS, bucket_counts(chunk, keys))
+        merge(current, current_deltas(lo, hi, keys))
+    _apply(StatView.CURRENT, current)
+    PendingRemoval.objects.filter(pk__in=[r.pk for r in removals]).delete()
+    return counted
+
+
+def _apply(view: str, deltas: Deltas) -> None:
+    """Add the deltas to the stored roll-up rows, in one upsert; rows that fall to zero go."""
+    deltas = {bucket: tally for bucket, tally in deltas.items() if not tally.empty}
+    if not deltas:
+        return
+    existing = _stored(view, deltas)
+    rows, emptied = [], Q(pk__in=[])
+    for bucket, tally in deltas.items():
+        total = existing.get(bucket) or Tally()
+        total.add(tally)
+        if total.count:
+            rows.append((view, *bucket, total.count, json.dumps(total.allowed)))
+        elif bucket in existing:
+            emptied |= Q(view=view, **bucket._asdict())
+    with connection.cursor() as cursor:
+        cursor.executemany(UPSERT, rows)
+    DailyConsentStat.objects.filter(emptied).delete()
+
+
+def _stored(view: str, buckets: Iterable[Bucket]) -> dict[Bucket, Tally]:
+    """The stored rows of the view on these buckets' sites and days: one query."""
+    site_ids, days = set(), set()
+    for bucket in buckets:
+        site_ids.add(bucket.site_id)
+        days.add(bucket.day)
+    rows = DailyConsentStat.objects.filter(view=view, site_id__in=site_ids, day__in=days)
+    return {Bucket._make(row[:-2]): Tally(*row[-2:]) for row in rows.values_list(*Bucket._fields, "count", "allowed")}
+
+
+def note_erasure(records: QuerySet) -> None:
+    """Before these records are erased: queue the removal from the current figures of each
+    visitor whose latest counted record goes. Called by the erasure service in its transaction,
+    under the lock on the mark, so that no roll-up moves it meanwhile."""
+    mark = RollupMark.objects.select_for_update().filter(name=ROLLUP_NAME).first()
+    if mark is None:
+        return
+    PendingRemoval.objects.bulk_create(_removals(records.order_by(), mark.last_record_id))
+
+
+def _removals(deleting: QuerySet, counted: int) -> Iterable[PendingRemoval]:
+    """One removal per visitor among `deleting` whose latest record up to id `counted` goes."""
+    later = ConsentRecord.objects.filter(
+        site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__gt=OuterRef("id"), id__lte=counted
+    )
+    heads = deleting.filter(~Exists(later), id__lte=counted).values_list(
+        "site_id", "created_at", "policy_version", "language", "country", "action", "categories"
+    )
+    for site_id, created_at, version, language, country, action, categories in heads:
+        yield PendingRemoval(
+            site_id=site_id,
+            day=created_at.astimezone(UTC).date(),
+            policy_version=version,
+            language=language,
+            country=country,
+            action=action,
+            categories=categories,
+        )
+
+
+def record_impression(*, site: SiteSnapshot, language: str = "", country: str = "", day: date | None = None) -> None:
+    """Count one banner shown. One counter row per site, day, language and country."""
+    day = day or timezone.now().astimezone(UTC).date()
+    key = {"site_id": site.id, "day": day, "language": language[:16].lower(), "country": country[:2].upper()}
+    if DailyImpressions.objects.filter(**key).update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            DailyImpressions.objects.create(**key, count=1)
+    except IntegrityError:
+        DailyImpressions.objects.filter(**key).update(count=F("count") + 1)
