@@ -10,8 +10,9 @@ export default [
     languageOptions: {
       ecmaVersion: 2022,
       sourceType: 'module',
-      // The server puts the site's config in place of __CMP_CONFIG__ (consent/widget/views.py).
-      globals: { ...globals.browser, __CMP_CONFIG__: 'readonly' },
+      // The server puts the site's config in place of __CMP_CONFIG__ and __CMP_CONSENT_MODE__
+      // (consent/widget/views.py).
+      globals: { ...globals.browser, __CMP_CONFIG__: 'readonly', __CMP_CONSENT_MODE__: 'readonly' },
     },
   },
   {

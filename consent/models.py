@@ -1,5 +1,6 @@
 """Sites, their categories and policy versions, consent records (the proof), and API keys."""
 
+import re
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ def new_site_key() -> str:
     return secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
 
 
+# A country (DE) or a subdivision (US-CA), as ISO 3166 and Google Consent Mode write them.
+REGION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #1a56db (# and six hex digits).")
 
 
@@ -42,6 +45,7 @@ class Site(models.Model):
     """A website that embeds the banner. Its key is public; its API keys are not."""
 
     POSITIONS = [("bottom", "Bottom bar"), ("center", "Centre dialog"), ("top", "Top bar")]
+    SETTINGS_BUTTONS = [("left", "Bottom left"), ("right", "Bottom right"), ("off", "None (the site links to it)")]
 
     key = models.CharField(max_length=32, unique=True, default=new_site_key, editable=False)
     name = models.CharField(max_length=200)
@@ -66,8 +70,52 @@ class Site(models.Model):
         blank=True,
         help_text='Per language overrides of the banner texts: {"en": {"title": "..."}}.',
     )
+    controller_name = models.CharField(
+        "controller",
+        max_length=200,
+        blank=True,
+        help_text="Who is responsible for the data (GDPR Art. 4(7)), named in the preferences dialog.",
+    )
+    controller_contact = models.CharField(
+        max_length=300, blank=True, help_text="How visitors reach the controller: an email address or a page."
+    )
+    recipients = models.TextField(
+        blank=True, help_text="The third parties that receive data, one per line (e.g. Google Ireland Ltd.)."
+    )
     primary_colour = models.CharField(max_length=7, default="#1d4ed8", validators=[hex_colour])
     position = models.CharField(max_length=10, choices=POSITIONS, default="bottom")
+    settings_button = models.CharField(
+        "cookie settings button",
+        max_length=10,
+        choices=SETTINGS_BUTTONS,
+        default="left",
+        help_text="A small floating button that reopens the preferences once a visitor has decided, so that "
+        "withdrawing is as easy as giving. Off only if every page links to CMP.showPreferences().",
+    )
+    ads_data_redaction = models.BooleanField(
+        default=True, help_text="Google Consent Mode: redact ad click identifiers while ad_storage is denied."
+    )
+    url_passthrough = models.BooleanField(
+        default=False,
+        help_text="Google Consent Mode: pass ad click information through URLs while cookies are denied.",
+    )
+    google_developer_id = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9]+$", "Letters and digits only.")],
+        help_text="Google Consent Mode: the developer id Google issued for this consent platform, if any.",
+    )
+    consent_mode_regions = models.JSONField(
+        "Consent Mode defaults by region",
+        default=list,
+        blank=True,
+        help_text="Categories granted by default in some regions, before any decision (ISO 3166 codes, e.g. "
+        '[{"region": ["US-CA"], "granted": ["analytics", "marketing"]}]). Everywhere else everything is denied.',
+    )
+    reload_on_withdrawal = models.BooleanField(
+        default=False,
+        help_text="Reload the page when a visitor withdraws a category, so that scripts already running stop.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,8 +126,30 @@ class Site(models.Model):
         return self.name
 
     def clean(self):
+        self.clean_consent_mode_regions()
         if self.default_language not in self.language_list():
             raise ValidationError({"default_language": "The default language must be one of the site's languages."})
+
+    def clean_consent_mode_regions(self):
+        regions = self.consent_mode_regions
+        valid = isinstance(regions, list) and all(
+            isinstance(entry, dict)
+            and set(entry) == {"region", "granted"}
+            and isinstance(entry["region"], list)
+            and entry["region"]
+            and all(isinstance(code, str) and REGION_CODE.match(code) for code in entry["region"])
+            and isinstance(entry["granted"], list)
+            and all(key in ("preferences", "analytics", "marketing") for key in entry["granted"])
+            for entry in regions
+        )
+        if not valid:
+            example = '[{"region": ["US-CA", "US-CO"], "granted": ["analytics"]}]'
+            raise ValidationError(
+                {
+                    "consent_mode_regions": f"Give a list like {example}: ISO 3166 country or subdivision codes, "
+                    "and categories among preferences, analytics, marketing."
+                }
+            )
 
     def language_list(self) -> list[str]:
         return [code.strip().lower() for code in self.languages.split(",") if code.strip()]
@@ -123,6 +193,9 @@ class Category(models.Model):
         blank=True,
         help_text="First-party cookie names to delete on withdrawal; * matches any run of characters.",
     )
+    # What the preferences dialog says of a cookie the Open Cookie Database does not describe, or
+    # describes otherwise: {"name": {"provider": ..., "purpose": ..., "duration": ...}}.
+    cookie_details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -205,6 +278,9 @@ class ConsentRecord(models.Model):
     ip_address = models.CharField(max_length=64, blank=True, help_text="Truncated before storage.")
     country = models.CharField(max_length=2, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The digest of the exact configuration the visitor was shown (ShownConfiguration); empty for
+    # a decision recorded by a backend or before it was kept. Part of the record's hash when set.
+    shown = models.CharField(max_length=64, blank=True, default="", db_default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
@@ -223,6 +299,29 @@ class ConsentRecord(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise TypeError("Consent records are append-only proof: they are never updated.")
+        super().save(*args, **kwargs)
+
+
+class ShownConfiguration(models.Model):
+    """What a visitor was shown, word for word: the texts in one language, the categories and their
+    descriptions, the policy version. Kept under the SHA-256 of its canonical JSON
+    (consent.services.proof.shown_digest), never changed, and kept after the site's texts change,
+    so that a record proves what its visitor agreed to."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="shown_configurations")
+    digest = models.CharField(max_length=64)
+    content = models.JSONField()
+    first_served_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "digest"], name="unique_site_shown")]
+
+    def __str__(self) -> str:
+        return f"{self.content.get('language', '')} {self.digest[:12]}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("A shown configuration is proof: it is never changed.")
         super().save(*args, **kwargs)
 
 
@@ -462,7 +561,7 @@ class StatView(models.TextChoices):
 
 
 class DailyConsentStat(models.Model):
-    """A daily roll-up of decisions, kept by `manage.py rollup` (consent.services.stats).
+    """A daily roll-up of decisions, kept by `manage.py rollup` (consent.services.rollup).
 
     In the `decisions` view each decision counts on its day; in the `current` view each visitor
     counts once, on the day of their latest decision. `allowed` holds how many of `count`

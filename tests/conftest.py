@@ -46,6 +46,16 @@ def sign_in_staff(client, user):
 
 
 @pytest.fixture
+def operator(client, db):
+    """A superuser signed in with their second factor, on Django's test client."""
+    from django.contrib.auth.models import User
+
+    user = User.objects.create_superuser("operator", password="pw-123456789")
+    sign_in_staff(client, user)
+    return client
+
+
+@pytest.fixture
 def admin_client(client, admin_user):
     """pytest-django's, with the second factor the admin requires."""
     return sign_in_staff(client, admin_user)

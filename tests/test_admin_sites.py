@@ -11,17 +11,9 @@ from consent.models import ApiKey, Category, ConfigChange, Site
 from consent.services.colours import contrast_ratio, text_colour_on
 from consent.services.config import banner_config
 from consent.services.sites import authenticate_api_key
-from tests.conftest import sign_in_staff
 from tests.factories import make_site
 
 CHANGE = "/admin/consent/site/{}/change/"
-
-
-@pytest.fixture
-def operator(client, db):
-    user = User.objects.create_superuser("operator", password="pw-123456789")
-    sign_in_staff(client, user)
-    return client
 
 
 def form_data(response) -> dict:
@@ -234,3 +226,12 @@ def test_wrong_passwords_lock_the_account_even_for_the_right_one(client, db):
     locked = client.post("/admin/login/?next=/admin/", right)
     assert locked.status_code in (403, 429)
     assert client.get("/admin/").status_code == 302
+
+
+def test_the_embed_tag_names_the_public_url_or_this_server(operator, settings):
+    site = make_site()
+    page = operator.get(CHANGE.format(site.pk)).content.decode()
+    assert f"&lt;script src=&quot;http://testserver/cmp/{site.key}.js&quot; async&gt;&lt;/script&gt;" in page
+    settings.CMP_PUBLIC_URL = "https://consent.example.com"
+    page = operator.get(CHANGE.format(site.pk)).content.decode()
+    assert f"https://consent.example.com/cmp/{site.key}.js" in page and "CMP_HOST" not in page

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from consent.services.config import banner_config
-from consent.widget.views import BUNDLE, PLACEHOLDER, widget_source
+from consent.widget.views import BUNDLE, CONSENT_MODE_STUB, PLACEHOLDER, widget_source
 from tests.factories import make_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,11 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZE_BUDGET = 8 * 1024
 
 
-def test_the_committed_bundle_is_built_from_the_sources(tmp_path):
+def test_the_committed_bundles_are_built_from_the_sources(tmp_path):
     assert shutil.which("node"), "node is needed to build the widget"
-    out = tmp_path / "cmp.js"
-    subprocess.run(["bash", "scripts/build-widget.sh", str(out)], cwd=ROOT, check=True)
-    assert out.read_text() == BUNDLE.read_text(), "static/cmp/cmp.js is stale: run `make widget` and commit it"
+    subprocess.run(["bash", "scripts/build-widget.sh", str(tmp_path)], cwd=ROOT, check=True)
+    for bundle in (BUNDLE, CONSENT_MODE_STUB):
+        built = (tmp_path / bundle.name).read_text()
+        assert built == bundle.read_text(), f"{bundle} is stale: run `make widget` and commit it"
 
 
 def test_the_bundle_is_one_iife_with_one_placeholder_and_no_other_global():

@@ -60,6 +60,41 @@ def test_an_unknown_site_gets_a_404_script_not_cached(client, db):
     assert response["Cache-Control"] == "no-store"
 
 
+def test_the_consent_mode_stub_carries_the_sites_settings_and_is_cached_like_the_widget(
+    client, site, django_capture_on_commit_callbacks
+):
+    stub = client.get(f"/cmp/{site.key}/consent-mode.js", HTTP_ACCEPT_ENCODING="gzip")
+    assert stub.status_code == 200 and stub["Content-Encoding"] == "gzip"
+    assert stub["Cache-Control"] == "public, max-age=300, stale-while-revalidate=86400"
+    body = gzip.decompress(stub.content).decode()
+    assert "__CMP_CONSENT_MODE__" not in body and '{"required": 1, "mode": {"redact": true}}' in body
+    with django_capture_on_commit_callbacks(execute=True):
+        site.consent_mode_regions = [{"region": ["US-CA"], "granted": ["analytics"]}]
+        site.google_developer_id = "dTest123"
+        site.save()
+        publish_policy(site=site, material=True)
+    again = client.get(f"/cmp/{site.key}/consent-mode.js", HTTP_IF_NONE_MATCH=stub["ETag"])
+    assert again.status_code == 200
+    assert (
+        '{"required": 2, "mode": {"regions": [{"region": ["US-CA"], "granted": ["analytics"]}], "redact": true, '
+        '"developerId": "dTest123"}}'
+    ) in again.content.decode()
+    assert client.get("/cmp/nosuchsite/consent-mode.js").status_code == 404
+
+
+def test_consent_mode_regions_are_validated(site):
+    from django.core.exceptions import ValidationError
+
+    for bad in (
+        {"region": "US-CA"},
+        [{"region": ["California"], "granted": []}],
+        [{"region": ["US"], "granted": ["ads"]}],
+    ):
+        site.consent_mode_regions = bad
+        with pytest.raises(ValidationError, match="ISO 3166"):
+            site.full_clean()
+
+
 def test_the_demo_shop_embeds_the_widget_under_a_strict_csp(client, site):
     site.name = "Demo shop"
     site.save()

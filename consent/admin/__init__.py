@@ -6,7 +6,7 @@ from django.contrib import admin
 from consent.admin.access import SiteAccessAdmin
 from consent.admin.api_keys import ApiKeyAdmin
 from consent.admin.audit import ConfigChangeAdmin
-from consent.admin.records import ConsentRecordAdmin, ConsentStateAdmin, ErasureMarkerAdmin
+from consent.admin.records import ConsentRecordAdmin, ConsentStateAdmin, ErasureMarkerAdmin, ShownConfigurationAdmin
 from consent.admin.site_settings import SiteAdmin
 from consent.admin.webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 
@@ -16,6 +16,7 @@ __all__ = [
     "ConsentRecordAdmin",
     "ConsentStateAdmin",
     "ErasureMarkerAdmin",
+    "ShownConfigurationAdmin",
     "SiteAccessAdmin",
     "SiteAdmin",
     "WebhookDeliveryAdmin",

@@ -20,7 +20,9 @@ class SiteForm(forms.ModelForm):
         model = Site
         fields = [
             "name", "languages", "default_language", "banner_texts", "primary_colour", "position",
-            "consent_lifetime_days", "retention_days",
+            "consent_lifetime_days", "retention_days", "settings_button", "reload_on_withdrawal",
+            "controller_name", "controller_contact", "recipients",
+            "ads_data_redaction", "url_passthrough", "google_developer_id", "consent_mode_regions",
         ]  # fmt: skip
         widgets = {"primary_colour": forms.TextInput(attrs={"type": "color"})}
         help_texts = {"primary_colour": "Buttons use white text on this colour; it must keep AA contrast (4.5:1)."}
@@ -85,21 +87,37 @@ class SiteForm(forms.ModelForm):
         return texts
 
 
-class CookieNamesField(forms.CharField):
-    """Cookie names, one per line, as a list (so that line endings alone are no change)."""
+DETAILS = ("provider", "purpose", "duration")
 
-    widget = forms.Textarea(attrs={"rows": 3, "cols": 30})
+
+class CookieNamesField(forms.CharField):
+    """Cookie names, one per line, each optionally with what the preferences dialog says of it:
+    `name | provider | purpose | duration`. Cleaned to a list of (name, details) pairs (so that line
+    endings alone are no change)."""
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 80})
 
     def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list) else value
+        if not isinstance(value, list):
+            return value
+        return "\n".join(
+            " | ".join([name, *(details.get(k, "") for k in DETAILS)]).rstrip(" |") for name, details in value
+        )
 
     def to_python(self, value):
-        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+        cookies = []
+        for line in (value or "").splitlines():
+            name, *described = [part.strip() for part in line.split("|")]
+            if name:
+                cookies.append((name, {k: v for k, v in zip(DETAILS, described, strict=False) if v}))
+        return cookies
 
     def validate(self, value):
-        bad = [name for name in value if any(c in name for c in ' ;,="')]
+        bad = [name for name, _ in value if any(c in name for c in ' ;,="')]
         if bad:
-            raise ValidationError(f"Not a cookie name: {', '.join(bad)}. Write one name per line.")
+            raise ValidationError(
+                f"Not a cookie name: {', '.join(bad)}. Write one per line: name | provider | purpose | duration."
+            )
 
 
 class CategoryForm(forms.ModelForm):
@@ -110,7 +128,9 @@ class CategoryForm(forms.ModelForm):
     patterns = CookieNamesField(
         label="Cookie names",
         required=False,
-        help_text="One per line; * matches any run of characters, e.g. _ga_*. Deleted when consent is withdrawn.",
+        help_text="One per line; * matches any run of characters, e.g. _ga_*. Deleted when consent is withdrawn. "
+        "Optionally what the preferences dialog says of it: _ga | Google | Tells visitors apart | 2 years "
+        "(empty parts are taken from the Open Cookie Database where it knows the name).",
     )
 
     class Meta:
@@ -134,7 +154,10 @@ class CategoryForm(forms.ModelForm):
         for lang in self.languages:
             self.initial.setdefault(f"name_{lang}", texts.get(lang, {}).get("name", ""))
             self.initial.setdefault(f"description_{lang}", texts.get(lang, {}).get("description", ""))
-        self.initial.setdefault("patterns", list(self.instance.cookie_patterns or []))
+        details = self.instance.cookie_details or {}
+        self.initial.setdefault(
+            "patterns", [(name, details.get(name, {})) for name in self.instance.cookie_patterns or []]
+        )
 
     def save(self, commit=True):
         category = super().save(commit=False)
@@ -147,7 +170,8 @@ class CategoryForm(forms.ModelForm):
             else:
                 texts.pop(lang, None)
         category.texts = texts
-        category.cookie_patterns = self.cleaned_data["patterns"]
+        category.cookie_patterns = [name for name, _ in self.cleaned_data["patterns"]]
+        category.cookie_details = {name: details for name, details in self.cleaned_data["patterns"] if details}
         if commit:
             category.save()
         return category

@@ -1,6 +1,8 @@
 """The site admin: a site with its origins, categories and policy versions, the banner preview and
 the policy actions."""
 
+from contextvars import ContextVar
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -23,8 +25,10 @@ from consent.models import (
 from consent.services.access import may, sites_for
 from consent.services.audit import field_changes, record_change
 from consent.services.sites import publish_policy
+from consent.widget.views import api_base, consent_mode_tag, embed_tag
 
 RECENT_CHANGES = 10
+_public_url: ContextVar[str] = ContextVar("public_url", default="https://CMP_HOST")
 
 
 def _form_changes(form) -> dict[str, list]:
@@ -84,12 +88,26 @@ class SiteAdmin(SiteScopedAdmin):
     form = SiteForm
     list_display = ["name", "key_display", "languages", "consent_lifetime_days", "created_at", "dashboard_link"]
     search_fields = ["name", "key"]
-    readonly_fields = ["key", "embed_tag", "preview", "created_at", "updated_at", "recent_changes"]
+    readonly_fields = ["key", "embed_tag", "consent_mode_tag", "preview", "created_at", "updated_at", "recent_changes"]
     fieldsets = [
         (None, {"fields": ["name", "key", "embed_tag"]}),
         ("Languages", {"fields": ["languages", "default_language"]}),
-        ("Look", {"fields": ["primary_colour", "position", "preview"]}),
-        ("Rules", {"fields": ["consent_lifetime_days", "retention_days"]}),
+        ("Look", {"fields": ["primary_colour", "position", "settings_button", "preview"]}),
+        ("Rules", {"fields": ["consent_lifetime_days", "retention_days", "reload_on_withdrawal"]}),
+        ("Controller", {"fields": ["controller_name", "controller_contact", "recipients"]}),
+        (
+            "Google Consent Mode",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "consent_mode_tag",
+                    "ads_data_redaction",
+                    "url_passthrough",
+                    "google_developer_id",
+                    "consent_mode_regions",
+                ],
+            },
+        ),
         ("Other banner texts", {"classes": ["collapse"], "fields": ["banner_texts"]}),
         ("History", {"fields": ["created_at", "updated_at", "recent_changes"]}),
     ]
@@ -100,12 +118,36 @@ class SiteAdmin(SiteScopedAdmin):
     def key_display(self, site):
         return format_html("<code>{}</code>", site.key)
 
+    class Media:
+        js = ["consent/admin/copy.js"]
+
+    def changeform_view(self, request, *args, **kwargs):
+        # The embed tag names this server as the browser reaches it (or CMP_PUBLIC_URL); fields
+        # are rendered with the page, so render it while the URL is set.
+        reset = _public_url.set(api_base(request))
+        try:
+            response = super().changeform_view(request, *args, **kwargs)
+            return response.render() if hasattr(response, "render") else response
+        finally:
+            _public_url.reset(reset)
+
     @admin.display(description="Embed tag (put it in <head>)")
     def embed_tag(self, site):
         if not site.pk:
             return "Save the site first."
         return format_html(
-            '<code>&lt;script src="https://CMP_HOST/cmp/{}.js" async&gt;&lt;/script&gt;</code>', site.key
+            '<code id="embed-tag">{}</code> <button type="button" class="button" data-copy="#embed-tag">Copy</button>',
+            embed_tag(_public_url.get(), site.key),
+        )
+
+    @admin.display(description="Consent Mode stub (first in <head>, before Google's tags)")
+    def consent_mode_tag(self, site):
+        if not site.pk:
+            return "Save the site first."
+        return format_html(
+            '<code id="consent-mode-tag">{}</code> <button type="button" class="button" data-copy="#consent-mode-tag">'
+            "Copy</button>",
+            consent_mode_tag(_public_url.get(), site.key),
         )
 
     @admin.display(description="Dashboard")

@@ -10,7 +10,7 @@ from consent.services.errors import UnknownSite
 from consent.services.sites import site_snapshot
 
 PUBLIC_PATH = re.compile(
-    r"^/api/v1/sites/(?P<site_key>[\w-]+)/(config|consents|policies|impressions|consents/[\w-]+/(forget|receipt|token))$"
+    r"^/api/v1/sites/(?P<site_key>[\w-]+)/(config|cookies|consents|policies|impressions|consents/[\w-]+/(forget|receipt|token))$"
 )
 
 

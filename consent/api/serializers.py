@@ -54,6 +54,14 @@ class DecisionSerializer(serializers.Serializer):
         help_text="The visitor token the browser made with the consent id; needed to change an existing visitor's "
         "decision from a browser."
     )
+    shown = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The digest of the configuration the visitor was shown (`shown` in the widget's config, per "
+        "language): the record then proves the exact wording. One this site showed, in the decision's language.",
+    )
 
 
 class VisitorTokenSerializer(serializers.Serializer):
@@ -67,6 +75,7 @@ class RecordedSerializer(serializers.Serializer):
     source = serializers.CharField()
     policy_version = serializers.IntegerField()
     decided_at = serializers.DateTimeField(source="created_at")
+    shown = serializers.CharField(help_text="The digest of the configuration shown, or empty.")
     hash = serializers.CharField(help_text="The record's SHA-256 in the visitor's hash chain: a receipt.")
     token = serializers.CharField(
         source="issued_token",
@@ -130,6 +139,7 @@ class RecordSerializer(serializers.Serializer):
     user_agent = serializers.CharField()
     ip_address = serializers.CharField()
     country = serializers.CharField()
+    shown = serializers.CharField(help_text="The digest of the configuration shown (see `shown` in an export).")
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
 
@@ -146,6 +156,10 @@ class ExportSerializer(serializers.Serializer):
     consent_id = serializers.UUIDField()
     current = CurrentConsentSerializer(allow_null=True)
     records = RecordSerializer(many=True)
+    shown = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Each configuration the records name, by digest: the exact wording the visitor was shown.",
+    )
     note = serializers.CharField()
 
 

@@ -6,6 +6,7 @@ app_name = "api"
 
 urlpatterns = [
     path("sites/<slug:site_key>/config", views.ConfigView.as_view(), name="config"),
+    path("sites/<slug:site_key>/cookies", views.CookiesView.as_view(), name="cookies"),
     path("sites/<slug:site_key>/policies", views.PolicyListView.as_view(), name="policies"),
     path("sites/<slug:site_key>/consents", views.ConsentCreateView.as_view(), name="consents"),
     path("sites/<slug:site_key>/consents/check", views.BatchCheckView.as_view(), name="check"),

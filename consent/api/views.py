@@ -15,6 +15,7 @@ from consent.api.authentication import ApiKeyAuthentication, HasSiteApiKey, bear
 from consent.api.client_info import client_country, client_ip, sends_gpc
 from consent.api.cors import RegisteredOrigin
 from consent.api.throttles import PublicRateThrottle
+from consent.selectors.cookies import declared_cookies
 from consent.selectors.visitors import export_visitor, history
 from consent.services.checks import check_category, check_many, check_with_api_key, current_consent
 from consent.services.config import banner_config
@@ -77,6 +78,17 @@ class ConfigView(PublicView):
         return Response(banner_config(site_key))
 
 
+class CookiesView(PublicView):
+    @extend_schema(
+        summary="The cookies the site declares, per category",
+        description="What the preferences dialog lists: each cookie name with its provider, purpose and duration, "
+        "as the site declared them or, where it did not, as the bundled Open Cookie Database describes them.",
+        responses={200: OpenApiTypes.OBJECT, **errors(404, 429)},
+    )
+    def get(self, request, site_key):
+        return Response(declared_cookies(site_key))
+
+
 class ConsentCreateView(PublicView):
     permission_classes = [RegisteredOrigin]
 
@@ -104,6 +116,7 @@ class ConsentCreateView(PublicView):
             ip_address=client_ip(request),
             country=client_country(request),
             gpc=sends_gpc(request),
+            shown=data["shown"],
         )
         return Response(serializers.RecordedSerializer(record).data, status=status.HTTP_201_CREATED)
 

@@ -2,14 +2,14 @@
 
 from django.utils import timezone
 
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, ShownConfiguration
 from consent.services.checks import current_consent
 from consent.services.errors import UnknownVisitor
 from consent.services.sites import SiteSnapshot
 
 RECORD_FIELDS = (
     "id", "consent_id", "created_at", "action", "source", "categories", "policy_version",
-    "language", "url", "user_agent", "ip_address", "country", "prev_hash", "hash",
+    "language", "url", "user_agent", "ip_address", "country", "shown", "prev_hash", "hash",
 )  # fmt: skip
 
 
@@ -33,5 +33,12 @@ def export_visitor(site: SiteSnapshot, consent_id) -> dict:
         "consent_id": str(consent_id),
         "current": current_consent(site, consent_id),
         "records": records,
+        "shown": shown_configurations(site.id, {record["shown"] for record in records if record["shown"]}),
         "note": "IP addresses were truncated before storage (IPv4 /24, IPv6 /48). No name or email is held.",
     }
+
+
+def shown_configurations(site_id: int, digests: set[str]) -> dict[str, dict]:
+    """The configurations these digests name: the exact wording each record's visitor was shown."""
+    kept = ShownConfiguration.objects.filter(site_id=site_id, digest__in=digests).values_list("digest", "content")
+    return dict(kept)

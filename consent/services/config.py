@@ -1,10 +1,11 @@
 """The banner's configuration: what the widget needs to show itself, in one JSON object."""
 
 from consent import cache
-from consent.models import Site
+from consent.models import ShownConfiguration, Site
 from consent.services.colours import text_colour_on
 from consent.services.defaults import BANNER_TEXTS
 from consent.services.errors import UnknownSite
+from consent.services.proof import shown_digest
 
 
 def banner_config(site_key: str) -> dict:
@@ -29,7 +30,7 @@ def _build(site_key: str) -> dict:
             for c in categories
         }
         texts[lang] = banner
-    return {
+    config = {
         "site": site.key,
         "policy": {
             "version": current.version if current else 0,
@@ -38,6 +39,7 @@ def _build(site_key: str) -> dict:
             "url": current.url if current and current.url.startswith(("https://", "http://")) else "",
             "updated": current.published_at.date().isoformat() if current else "",
         },
+        **_controller(site),
         "lifetimeDays": site.consent_lifetime_days,
         "language": site.default_language,
         "categories": [{"key": c.key, "required": c.required, "cookies": c.cookie_patterns} for c in categories],
@@ -46,5 +48,67 @@ def _build(site_key: str) -> dict:
             "colour": site.primary_colour,
             "text": text_colour_on(site.primary_colour),
             "position": site.position,
+            "settingsButton": site.settings_button,
         },
+        **({"reloadOnWithdrawal": True} if site.reload_on_withdrawal else {}),
+        "consentMode": consent_mode(site),
     }
+    config["shown"] = keep_shown(site, config)
+    return config
+
+
+def consent_mode(site: Site) -> dict:
+    """The site's Google Consent Mode settings, for the widget and its synchronous stub; only what
+    is on, since every byte reaches each visitor (static/cmp/src/signals.js, ConsentMode)."""
+    mode = {"regions": site.consent_mode_regions, "redact": site.ads_data_redaction}
+    mode.update(passthrough=site.url_passthrough, developerId=site.google_developer_id)
+    return {key: value for key, value in mode.items() if value}
+
+
+def _controller(site: Site) -> dict:
+    """Who is responsible and who receives data, named in the preferences dialog (EDPB 05/2020):
+    only what the site filled in, since every byte reaches each visitor."""
+    named = {}
+    if site.controller_name or site.controller_contact:
+        named["controller"] = {"name": site.controller_name, "contact": site.controller_contact}
+    recipients = [line.strip() for line in site.recipients.splitlines() if line.strip()]
+    if recipients:
+        named["recipients"] = recipients
+    return named
+
+
+def shown_content(config: dict, language: str) -> dict:
+    """What a visitor reading the banner in `language` is shown: the words, the categories, the
+    policy. Its digest goes into their record (consent.models.ShownConfiguration)."""
+    return {
+        "site": config["site"],
+        "language": language,
+        "policy": config["policy"],
+        "categories": [{"key": c["key"], "required": c["required"]} for c in config["categories"]],
+        "texts": config["texts"][language],
+        **{key: config[key] for key in ("controller", "recipients") if key in config},
+    }
+
+
+def keep_shown(site: Site, config: dict) -> dict[str, str]:
+    """Keep what each language's banner shows, once per wording, and name it by its digest for the
+    widget to send back with the decision."""
+    contents = {lang: shown_content(config, lang) for lang in config["texts"]}
+    digests = {lang: shown_digest(content) for lang, content in contents.items()}
+    ShownConfiguration.objects.bulk_create(
+        [ShownConfiguration(site=site, digest=digests[lang], content=content) for lang, content in contents.items()],
+        ignore_conflicts=True,
+    )
+    return digests
+
+
+def shown_language(site_id: int, site_key: str, digest: str) -> str | None:
+    """The language of a configuration this site showed, or None if it never showed it. The
+    current banner answers from the cache; a page loaded before a change, from the database."""
+    for lang, current in banner_config(site_key)["shown"].items():
+        if current == digest:
+            return lang
+    content = (
+        ShownConfiguration.objects.filter(site_id=site_id, digest=digest).values_list("content", flat=True).first()
+    )
+    return content["language"] if content else None

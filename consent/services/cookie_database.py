@@ -1,6 +1,7 @@
 """Known cookies from the Open Cookie Database: default patterns per category, classification."""
 
 import csv
+from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -28,6 +29,8 @@ class KnownCookie(NamedTuple):
     platform: str
     category: str
     description: str
+    provider: str = ""
+    retention: str = ""
 
 
 @cache
@@ -41,7 +44,12 @@ def known_cookies() -> tuple[KnownCookie, ...]:
         if not category or not name:
             continue
         pattern = name + "*" if row["Wildcard match"] == "1" else name
-        cookies.append(KnownCookie(pattern, row["Platform"], category, row["Description"]))
+        provider = row["Data Controller"].strip() or row["Platform"]
+        cookies.append(
+            KnownCookie(
+                pattern, row["Platform"], category, row["Description"], provider, row["Retention period"].strip()
+            )
+        )
     return tuple(cookies)
 
 
@@ -92,3 +100,17 @@ def default_patterns() -> dict[str, list[str]]:
             continue
         patterns.setdefault(cookie.category, []).append(pattern)
     return patterns
+
+
+@cache
+def describe_pattern(pattern: str) -> dict[str, str]:
+    """What the database says of a site's cookie pattern, for the preferences dialog: its own
+    entry, or for a family of names (`_hj*`) the provider its entries share; empty if unknown."""
+    entries = [c for c in known_cookies() if c.pattern == pattern]
+    if not entries and pattern.endswith("*"):
+        family = Counter(c.provider for c in known_cookies() if c.pattern.startswith(pattern[:-1]))
+        return {"provider": family.most_common(1)[0][0], "purpose": "", "duration": ""} if family else {}
+    if not entries:
+        return {}
+    known = entries[0]
+    return {"provider": known.provider, "purpose": known.description, "duration": known.retention}

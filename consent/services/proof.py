@@ -10,14 +10,22 @@ behind under an erasure marker, so the chains and the seals still verify.
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from consent.models import ConsentRecord, ConsentState, ErasedRecord, ErasureMarker, ProofCheckpoint, Site
+from consent.models import (
+    ConsentRecord,
+    ConsentState,
+    ErasedRecord,
+    ErasureMarker,
+    ProofCheckpoint,
+    ShownConfiguration,
+    Site,
+)
 from consent.services.keys import derived_key, derived_keys
 
 GENESIS = "0" * 64
@@ -48,7 +56,15 @@ def record_hash(record: ConsentRecord, *, site_key: str) -> str:
         record.country,
         record.created_at.astimezone(UTC).isoformat(),
     ]
+    if record.shown:  # records from before shown configurations were kept hash as they did
+        content.append(record.shown)
     return canonical_hash(content)
+
+
+def shown_digest(content: dict) -> str:
+    """The name a shown configuration is kept under: SHA-256 of its canonical JSON (sorted keys,
+    so that a JSON column that reorders keys, as PostgreSQL's jsonb does, still verifies)."""
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def consent_digest(consent_id) -> str:
@@ -176,7 +192,10 @@ class ProofReport:
     erased_records: int = 0
     checkpoints: int = 0
     unsealed: int = 0
+    shown: int = 0
     broken: str | None = None
+    # digest -> the first record that names it, filled by the chain check for the shown check
+    shown_by: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def intact(self) -> bool:
@@ -187,7 +206,7 @@ def verify_site(site: Site, *, batch_size: int = 5000) -> ProofReport:
     """Check everything: each visitor's chain, each erasure marker's left-behind links, and
     each checkpoint's seal. Stops at the first broken link and says where it is."""
     report = ProofReport()
-    for check in (_verify_chains, _verify_markers, _verify_checkpoints):
+    for check in (_verify_chains, _verify_shown, _verify_markers, _verify_checkpoints):
         report.broken = check(site, report, batch_size)
         if report.broken:
             break
@@ -213,6 +232,8 @@ def _verify_chains(site: Site, report: ProofReport, batch_size: int) -> str | No
             return f"record {record.pk}: link to the previous record broken (a record was inserted or deleted)"
         if record_hash(record, site_key=site.key) != record.hash:
             return f"record {record.pk}: content does not match its hash (the record was edited)"
+        if record.shown:
+            report.shown_by.setdefault(record.shown, record.pk)
         prev, count = record, count + 1
     if current is not None and (broken := _head_mismatch(report, prev, count, heads)):
         return broken
@@ -230,6 +251,20 @@ def _head_mismatch(report: ProofReport, last: ConsentRecord, count: int, heads: 
         return f"visitor {last.consent_id}: latest record missing (the chain ends before its recorded head)"
     if current != [last.categories, last.action, last.policy_version, last.created_at]:
         return f"visitor {last.consent_id}: the current state differs from the latest record (the state was edited)"
+    return None
+
+
+def _verify_shown(site: Site, report: ProofReport, batch_size: int) -> str | None:
+    """Every configuration a record names must be kept, and still hash to its name: the wording a
+    visitor agreed to was neither lost nor rewritten."""
+    kept = ShownConfiguration.objects.filter(site=site).values_list("digest", "content")
+    for digest, content in kept.iterator(chunk_size=batch_size):
+        if shown_digest(content) != digest:
+            return f"shown configuration {digest[:12]}: its content does not match its digest (the texts were edited)"
+        if report.shown_by.pop(digest, None) is not None:
+            report.shown += 1
+    for digest, record_id in report.shown_by.items():
+        return f"record {record_id}: the configuration it was shown ({digest[:12]}) is missing"
     return None
 
 

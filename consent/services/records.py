@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from consent import cache
 from consent.models import REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
+from consent.services.config import shown_language
 from consent.services.errors import InvalidDecision
 from consent.services.proof import GENESIS, record_hash
 from consent.services.sites import SiteSnapshot
@@ -61,6 +62,7 @@ def record_decision(
     ip_address: str = "",
     country: str = "",
     gpc: bool = False,
+    shown: str = "",
     visitor_token: str | None = None,
     from_browser: bool = False,
 ) -> ConsentRecord:
@@ -74,6 +76,9 @@ def record_decision(
     `visitor_token` (consent.services.visitors); VisitorTokenRefused otherwise. A new visitor's
     token is stored hashed; when none is given one is made, and returned once as
     `record.issued_token`.
+
+    `shown` is the digest of the configuration the visitor saw (the widget's config names it per
+    language): it must be one this site showed, in the decision's language.
     """
     validate_token(visitor_token)
     if action not in Action.values:
@@ -86,6 +91,8 @@ def record_decision(
             f"Policy version {policy_version} was never published (current: {site.current_version}).",
             field="policy_version",
         )
+    if shown:
+        language = _shown_in(site, shown, language)
     categories = decided_categories(site, action, choices or {})
     if gpc and categories.get("marketing"):
         categories["marketing"] = False
@@ -105,6 +112,7 @@ def record_decision(
         ip_address=truncate_ip(ip_address) if ip_address else "",
         country=country[:2].upper(),
         created_at=timezone.now(),
+        shown=shown,
     )
     for attempt in range(2):
         try:
@@ -118,6 +126,18 @@ def record_decision(
             if attempt:
                 raise
     return record
+
+
+def _shown_in(site: SiteSnapshot, shown: str, language: str) -> str:
+    """The language of the shown configuration, which the decision's must match."""
+    in_language = shown_language(site.id, site.key, shown)
+    if in_language is None:
+        raise InvalidDecision(f"This site never showed the configuration {shown[:12]}...", field="shown")
+    if language and language[:16] != in_language:
+        raise InvalidDecision(
+            f"The configuration shown was in {in_language!r}, the decision says {language!r}.", field="language"
+        )
+    return in_language
 
 
 def _append(site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None, from_browser: bool) -> None:

@@ -4,6 +4,7 @@ from consent.widget import views
 
 urlpatterns = [
     path("cmp/<slug:site_key>.js", views.widget_script, name="widget"),
+    path("cmp/<slug:site_key>/consent-mode.js", views.consent_mode_script, name="consent-mode"),
     path("cmp/<slug:site_key>/preview", views.preview_page, name="widget-preview"),
     path("cmp/<slug:site_key>/preview.js", views.preview_script, name="widget-preview-script"),
     path("demo/", views.demo_page, name="demo"),

@@ -23,6 +23,8 @@ from consent.services.errors import UnknownSite
 
 BUNDLE = Path(settings.BASE_DIR) / "static" / "cmp" / "cmp.js"
 PLACEHOLDER = "__CMP_CONFIG__"
+CONSENT_MODE_STUB = BUNDLE.with_name("consent-mode.js")
+CONSENT_MODE_PLACEHOLDER = "__CMP_CONSENT_MODE__"
 # Browsers and CDNs keep it 5 minutes and may serve it stale for a day while refetching,
 # so a configuration change reaches visitors within minutes without a blocking request.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
@@ -37,6 +39,16 @@ def api_base(request) -> str:
     return settings.CMP_PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
+def embed_tag(base: str, site_key: str) -> str:
+    """The one tag a site puts in its <head> (docs/integration.md)."""
+    return f'<script src="{base}/cmp/{site_key}.js" async></script>'
+
+
+def consent_mode_tag(base: str, site_key: str) -> str:
+    """The synchronous Consent Mode stub's tag, for sites with Google tags: first in <head>."""
+    return f'<script src="{base}/cmp/{site_key}/consent-mode.js"></script>'
+
+
 def widget_source(config: dict) -> str:
     """The bundle with the config in place of its one placeholder."""
     return bundle_source().replace(PLACEHOLDER, json.dumps(config, separators=(",", ":"), ensure_ascii=False), 1)
@@ -45,6 +57,19 @@ def widget_source(config: dict) -> str:
 def render_widget(site_key: str, base: str) -> dict:
     """The script and its compressed forms for the site's current configuration."""
     return compressed(widget_source({**banner_config(site_key), "api": base}).encode("utf-8"))
+
+
+@cache
+def consent_mode_source() -> str:
+    return CONSENT_MODE_STUB.read_text(encoding="utf-8")
+
+
+def render_consent_mode(site_key: str) -> dict:
+    """The stub with what it needs of the site's config: the oldest policy version a stored decision
+    may have, and the Consent Mode settings."""
+    config = banner_config(site_key)
+    settings_ = {"required": config["policy"]["required"], "mode": config["consentMode"]}
+    return compressed(consent_mode_source().replace(CONSENT_MODE_PLACEHOLDER, json.dumps(settings_), 1).encode())
 
 
 @lru_cache(maxsize=256)
@@ -70,8 +95,18 @@ def _encoding(request) -> str:
 
 @require_GET
 def widget_script(request, site_key):
+    return _script(request, lambda: render_widget(site_key, api_base(request)))
+
+
+@require_GET
+def consent_mode_script(request, site_key):
+    return _script(request, lambda: render_consent_mode(site_key))
+
+
+def _script(request, render):
+    """A script of ours, compressed as the browser accepts, revalidated by its ETag."""
     try:
-        rendered = render_widget(site_key, api_base(request))
+        rendered = render()
     except UnknownSite as exc:
         response = HttpResponse(
             f"/* {exc.message} */\n".encode(), status=404, content_type="application/javascript; charset=utf-8"

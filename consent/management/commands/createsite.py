@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from consent.models import validate_origin
 from consent.services.sites import create_site
+from consent.widget.views import embed_tag
 
 
 class Command(BaseCommand):
@@ -30,7 +32,6 @@ class Command(BaseCommand):
             )
         except ValidationError:
             raise CommandError(f"The policy URL must be an http(s) URL, not {policy_url!r}.") from None
-        self.stderr.write(
-            f'Created site {site.name!r}; embed: <script src="https://CMP_HOST/cmp/{site.key}.js" async></script>'
-        )
+        base = settings.CMP_PUBLIC_URL or "https://CMP_HOST"  # set CMP_PUBLIC_URL to see the real one
+        self.stderr.write(f"Created site {site.name!r}; embed: {embed_tag(base, site.key)}")
         self.stdout.write(site.key)

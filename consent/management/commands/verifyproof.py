@@ -20,7 +20,8 @@ class Command(BaseCommand):
         report = verify_site(found)
         summary = (
             f"{report.records} records of {report.visitors} visitors, {report.markers} erasure markers "
-            f"({report.erased_records} erased records), {report.checkpoints} checkpoints"
+            f"({report.erased_records} erased records), {report.checkpoints} checkpoints, "
+            f"{report.shown} shown configurations"
         )
         if not report.intact:
             self.stderr.write(f"BROKEN: {report.broken} ({summary} checked before it).")

@@ -1,0 +1,13 @@
+// The synchronous Consent Mode stub (/cmp/SITE/consent-mode.js, docs/integration.md): placed
+// before Google's tags in <head>, it gives Google the defaults, and the stored decision, before any
+// tag reads the dataLayer, while the widget itself still loads async. The server replaces
+// __CMP_CONSENT_MODE__ with {required, mode} (consent.widget.views).
+import { readDecision } from './cookie.js';
+import { consentDefault, consentUpdate, gpc } from './signals.js';
+
+const { required, mode } = __CMP_CONSENT_MODE__;
+const stored = readDecision();
+const decision = stored && stored.exp > Date.now() / 1000 && stored.pv >= required ? stored : null;
+consentDefault(!decision, mode);
+// Under Global Privacy Control marketing is refused, as the widget will record.
+if (decision) consentUpdate({ ...decision.c, ...(gpc() && 'marketing' in decision.c && { marketing: 0 }) });
