@@ -52,7 +52,7 @@ def test_the_dashboard_shows_rates_split_and_interaction(staff, figures):
     assert [(r.decisions, r.allowed["analytics"], r.allowed["marketing"]) for r in rates] == [(4, 2, 2)]
     assert [r.rate for r in response.context["interaction"]] == [50.0]  # 4 decisions / 8 banners
     assert '<svg class="chart" role="img"' in page
-    assert "<caption>Opt-in rate per category" in page
+    assert "Opt-in rate per category (share of decisions that allow it)</caption>" in page
     assert '<th scope="col" class="num">analytics</th>' in page
 
 

@@ -101,6 +101,15 @@ def test_comparisons_by_language_country_policy_version_and_site(minds):
     assert sum(r.decisions for r in by_site.rates) == 7
     by_version = consent_figures(site=minds, start=DAY1, end=TODAY, by="policy_version")
     assert [(r.group, r.total) for r in by_version.compared_split] == [("1", 6)]
+    # Two sites of one name are two rows, told apart by their keys.
+    twin = make_site(name="Shop", origins=("https://shop2.example",))
+    record(twin, uuid.uuid4(), "reject_all", DAY2)
+    by_site = consent_figures(start=DAY1, end=TODAY, by="site", granularity="week")
+    assert {r.group: r.decisions for r in by_site.compared_rates} == {
+        f"Shop ({minds.key})": 6,
+        f"Shop ({twin.key})": 1,
+        "Blog": 1,
+    }
 
 
 def test_a_custom_category_named_like_a_lookup_is_counted(site):

@@ -68,6 +68,24 @@ class SitePartInline:
         return obj is not None and may(request.user, obj, SiteRole.BANNER)
 
 
+class SiteTableInline(SitePartInline, admin.TabularInline):
+    """A site part shown as a table. Django's table has no <label> for a row's inputs and two
+    unnamed columns: each input is named after its column, and the columns get names."""
+
+    template = "admin/consent/tabular.html"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class Labelled(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                for name, field in form.fields.items():
+                    field.widget.attrs.setdefault("aria-label", str(field.label or name))
+
+        return Labelled
+
+
 @admin.register(SiteAccess)
 class SiteAccessAdmin(admin.ModelAdmin):
     """Who may see which site, and how far: superusers give it (Django's permissions)."""

@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from consent.admin.access import SitePartInline, SiteScopedAdmin
+from consent.admin.access import SitePartInline, SiteScopedAdmin, SiteTableInline
 from consent.admin.dashboard import dashboard_view
 from consent.admin.forms import BANNER_FIELDS, CategoryForm, SiteForm
 from consent.models import (
@@ -35,7 +35,7 @@ def _form_changes(form) -> dict[str, list]:
     return field_changes(form.initial, form.cleaned_data, form.changed_data)
 
 
-class SiteOriginInline(SitePartInline, admin.TabularInline):
+class SiteOriginInline(SiteTableInline):
     model = SiteOrigin
     extra = 1
 
@@ -59,7 +59,7 @@ class CategoryInline(SitePartInline, admin.StackedInline):
         return [(None, {"fields": [("key", "position", "required"), *texts, "patterns"]})]
 
 
-class PolicyVersionInline(SitePartInline, admin.TabularInline):
+class PolicyVersionInline(SiteTableInline):
     model = PolicyVersion
     extra = 0
     fields = ["version", "published_at", "material", "url", "summary"]

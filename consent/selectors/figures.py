@@ -13,7 +13,7 @@ erased since the last roll-up (`PendingRemoval`) is taken out live too.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
@@ -268,14 +268,16 @@ def _check(granularity: str, by: str | None, view: str) -> None:
 def _window(site: Site | None, start: date, end: date, view: str) -> Window:
     """The window over one site, or over every site (one query)."""
     if site is not None:
-        sites = [(site.pk, site.consent_lifetime_days, site.name)]
+        sites = [(site.pk, site.consent_lifetime_days, site.name, site.key)]
     else:
-        sites = Site.objects.values_list("id", "consent_lifetime_days", "name")
+        sites = list(Site.objects.values_list("id", "consent_lifetime_days", "name", "key"))
     today = timezone.now().astimezone(UTC).date()
     first_day, names = {}, {}
-    for site_id, lifetime_days, name in sites:
+    shared = Counter(name for _, _, name, _ in sites)
+    for site_id, lifetime_days, name, key in sites:
         first_day[site_id] = today - timedelta(days=lifetime_days - 1) if view == StatView.CURRENT else start
-        names[site_id] = name
+        # Sites are compared by name; two of one name stay apart, told by their keys.
+        names[site_id] = f"{name} ({key})" if shared[name] > 1 else name
     return Window(start, end, first_day, names)
 
 

@@ -78,7 +78,7 @@ def test_the_dashboard_in_a_browser(live_server, page, history):
 
     page.select_option("#id_view", "current")
     page.select_option("#id_by", "language")
-    page.click("text=Show")
+    page.get_by_role("button", name="Show", exact=True).click()
     page.wait_for_selector("#comparison-table")
     expect(page.locator("#view-note")).to_contain_text("Each visitor counts once", use_inner_text=True)
     expect(page.locator("#rates-table tbody tr").last.locator("td").first).to_have_text("3", use_inner_text=True)

@@ -1,0 +1,69 @@
+"""The staff pages a marketer and an operator use pass axe-core like the widget does, and the
+dashboard's tables show every column at common widths."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.browser.conftest import AXE, banner
+from tests.browser.test_dashboard import log_in
+from tests.factories import make_site
+from tests.test_services_stats import record
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def axe_violations(page, context="document") -> list:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(f"axe.run({context}, {{resultTypes: ['violations']}})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+
+
+@pytest.fixture
+def sites(db):
+    """Two sites with a week of decisions each, their categories named long enough to need room."""
+    today = timezone.now().date()
+    made = [make_site(name="Shop"), make_site(name="Shop", origins=("https://shop2.example",))]
+    for site in made:
+        for age in range(7, 0, -1):
+            for n in range(4):
+                action = ("accept_all", "reject_all", "custom", "withdraw")[n]
+                record(site, uuid.uuid4(), action, today - timedelta(days=age), analytics=n % 2 == 0)
+    return made
+
+
+@pytest.fixture
+def staff_page(browser, live_server):
+    # axe is injected as an inline script: these pages alone may bypass the admin's CSP.
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server)
+    page.wait_for_url("**/admin/")
+    yield page
+    context.close()
+
+
+def test_the_dashboard_has_no_axe_violation_and_no_clipped_column(live_server, staff_page, sites):
+    page = staff_page
+    for width in (1400, 1280, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/admin/consent/site/dashboard/?by=site")
+        expect(page.locator("#comparison-table")).to_be_visible()
+        for table in ("#rates-table", "#split-table", "#comparison-table", "#comparison-split-table"):
+            box = page.locator(table).locator("xpath=..")
+            clipped = box.evaluate("(box) => box.scrollWidth > box.clientWidth + 1")
+            assert not clipped, f"{table} is cut at {width} px"
+    assert axe_violations(page) == []
+
+
+def test_the_site_form_and_its_preview_have_no_axe_violation(live_server, staff_page, sites):
+    page, shop = staff_page, sites[0]
+    page.goto(f"{live_server.url}/admin/consent/site/{shop.pk}/change/")
+    expect(banner(page.frame_locator("#banner-preview"))).to_be_visible()
+    assert axe_violations(page) == []
+    page.goto(f"{live_server.url}/cmp/{shop.key}/preview")
+    expect(banner(page)).to_be_visible()
+    assert axe_violations(page) == []
