@@ -46,7 +46,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	[ -x node_modules/.bin/eslint ] || npm ci --silent --no-audit --no-fund
-	node_modules/.bin/eslint static/cmp/src tests/js eslint.config.js
+	node_modules/.bin/eslint static/cmp/src static/consent tests/js eslint.config.js
 
 ## test-js: the widget's modules, unit by unit, with Node's own test runner
 test-js:

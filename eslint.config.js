@@ -1,9 +1,9 @@
-// ESLint for the widget's modules and their unit tests (`make lint`).
+// ESLint for the widget's modules, their unit tests and the admin's scripts (`make lint`).
 import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
-  { ignores: ['static/cmp/cmp.js', 'node_modules/', 'staticfiles/', '.venv/', 'test-artifacts/'] },
+  { ignores: ['static/cmp/cmp.js', 'static/cmp/consent-mode.js', 'node_modules/', 'staticfiles/', '.venv/', 'test-artifacts/'] },
   js.configs.recommended,
   {
     files: ['static/cmp/src/**/*.js'],
@@ -14,6 +14,11 @@ export default [
       // (consent/widget/views.py).
       globals: { ...globals.browser, __CMP_CONFIG__: 'readonly', __CMP_CONSENT_MODE__: 'readonly' },
     },
+  },
+  {
+    // Classic scripts the admin's pages load.
+    files: ['static/consent/**/*.js'],
+    languageOptions: { ecmaVersion: 2022, sourceType: 'script', globals: globals.browser },
   },
   {
     files: ['tests/js/**/*.js', 'eslint.config.js'],

@@ -119,3 +119,20 @@ def test_the_preview_is_for_staff_only_and_ignores_stored_decisions(client, site
     assert "no-store" in script["Cache-Control"]
     assert inlined_config(script.content)["preview"] is True
     assert client.get("/cmp/nosuchsite/preview.js").status_code == 404
+
+
+def test_a_draft_preview_lays_valid_edits_over_the_saved_config_and_ignores_the_rest(operator, site):
+    url = f"/cmp/{site.key}/preview.js"
+    for junk in ("{", "[1]", '"x"', '{"colour": "red", "position": "left", "texts": {"xx": {"title": 1}}}'):
+        config = inlined_config(operator.get(url, {"draft": junk}).content)
+        assert config["theme"]["colour"] == "#1d4ed8" and config["theme"]["position"] == "bottom"
+        assert config["texts"]["en"]["title"] == "Your privacy" and config["preview"] is True
+    draft = {
+        "colour": "#7A1F5C",
+        "position": "top",
+        "texts": {"en": {"title": "Cookies?", "categories": "x", "nope": "y"}},
+    }
+    config = inlined_config(operator.get(url, {"draft": json.dumps(draft)}).content)
+    assert config["theme"]["colour"] == "#7a1f5c" and config["theme"]["position"] == "top"
+    assert config["texts"]["en"]["title"] == "Cookies?" and "nope" not in config["texts"]["en"]
+    assert isinstance(config["texts"]["en"]["categories"], dict)

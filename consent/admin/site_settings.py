@@ -119,7 +119,8 @@ class SiteAdmin(SiteScopedAdmin):
         return format_html("<code>{}</code>", site.key)
 
     class Media:
-        js = ["consent/admin/copy.js"]
+        js = ["consent/admin/copy.js", "consent/admin/preview.js"]
+        css = {"all": ["consent/admin/site.css"]}
 
     def changeform_view(self, request, *args, **kwargs):
         # The embed tag names this server as the browser reaches it (or CMP_PUBLIC_URL); fields
@@ -154,14 +155,15 @@ class SiteAdmin(SiteScopedAdmin):
     def dashboard_link(self, site):
         return format_html('<a href="{}?site={}">Figures</a>', reverse("admin:consent_dashboard"), site.pk)
 
-    @admin.display(description="Preview (as saved)")
+    @admin.display(description="Preview (with your unsaved edits)")
     def preview(self, site):
         if not site.pk:
             return "Save the site first to see its banner."
+        # static/consent/admin/preview.js follows the form's unsaved edits and the framed page's height.
         return format_html(
-            '<iframe id="banner-preview" title="Banner preview" src="{}" width="100%" height="520" '
-            'style="border:1px solid #ccc;max-width:900px"></iframe><p><a href="{}" target="_blank">'
-            "Open the preview in a new tab</a> (with the preferences dialog)</p>",
+            '<iframe id="banner-preview" title="Banner preview" src="{}" class="banner-preview"></iframe>'
+            '<p><a href="{}" target="_blank">Open the preview in a new tab</a> (saved settings, with the '
+            "preferences dialog)</p>",
             reverse("admin:consent_site_preview", args=[site.pk]),
             reverse("widget-preview", args=[site.key]),
         )
@@ -213,7 +215,8 @@ class SiteAdmin(SiteScopedAdmin):
         site = get_object_or_404(Site, pk=pk)
         if not may(request.user, site):
             raise PermissionDenied
-        return TemplateResponse(request, "admin/consent/site_preview.html", {"site": site})
+        draft = request.GET.get("draft", "")
+        return TemplateResponse(request, "admin/consent/site_preview.html", {"site": site, "draft": draft})
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -1,11 +1,15 @@
 """The banner's configuration: what the widget needs to show itself, in one JSON object."""
 
+import re
+
 from consent import cache
 from consent.models import ShownConfiguration, Site
 from consent.services.colours import text_colour_on
 from consent.services.defaults import BANNER_TEXTS
 from consent.services.errors import UnknownSite
 from consent.services.proof import shown_digest
+
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def banner_config(site_key: str) -> dict:
@@ -112,3 +116,26 @@ def shown_language(site_id: int, site_key: str, digest: str) -> str | None:
         ShownConfiguration.objects.filter(site_id=site_id, digest=digest).values_list("content", flat=True).first()
     )
     return content["language"] if content else None
+
+
+def with_draft(config: dict, draft: object) -> dict:
+    """The config with an operator's unsaved edits laid over it, for the admin's live preview only:
+    a colour, a position and banner texts per language. Anything else, or malformed, is left out;
+    nothing is stored (the shown configurations name what visitors saw, never a draft)."""
+    if not isinstance(draft, dict):
+        return config
+    theme = dict(config["theme"])
+    colour = draft.get("colour")
+    if isinstance(colour, str) and HEX_COLOUR.match(colour):
+        theme.update(colour=colour.lower(), text=text_colour_on(colour))
+    if draft.get("position") in {value for value, _ in Site.POSITIONS}:
+        theme["position"] = draft["position"]
+    if draft.get("settingsButton") in {value for value, _ in Site.SETTINGS_BUTTONS}:
+        theme["settingsButton"] = draft["settingsButton"]
+    texts = {lang: dict(banner) for lang, banner in config["texts"].items()}
+    edits = draft.get("texts")
+    for lang, banner in (edits.items() if isinstance(edits, dict) else ()):
+        for key, text in (banner.items() if lang in texts and isinstance(banner, dict) else ()):
+            if key in texts[lang] and key != "categories" and isinstance(text, str):
+                texts[lang][key] = text[:1000] or BANNER_TEXTS.get(lang, BANNER_TEXTS["en"]).get(key, "")
+    return {**config, "theme": theme, "texts": texts}

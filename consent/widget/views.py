@@ -1,5 +1,6 @@
 """Serves the per-site widget: the built bundle with the site's config inlined, compressed."""
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from consent.models import Site
 from consent.services.access import may
-from consent.services.config import banner_config
+from consent.services.config import banner_config, with_draft
 from consent.services.errors import UnknownSite
 
 BUNDLE = Path(settings.BASE_DIR) / "static" / "cmp" / "cmp.js"
@@ -167,13 +168,16 @@ def preview_page(request, site_key):
 
 @admin_only
 def preview_script(request, site_key):
-    """The widget in preview mode: it neither reads nor stores a decision and tells the server nothing."""
+    """The widget in preview mode: it neither reads nor stores a decision and tells the server nothing.
+    `?draft=` (JSON) lays the operator's unsaved edits over the saved config (the admin's live preview)."""
     if not may(request.user, Site.objects.filter(key=site_key).values_list("pk", flat=True).first()):
         raise Http404("No such site.")
     try:
         config = {**banner_config(site_key), "api": api_base(request), "preview": True}
     except UnknownSite as exc:
         raise Http404(exc.message) from None
+    with contextlib.suppress(ValueError):  # a malformed draft previews the saved settings
+        config = with_draft(config, json.loads(request.GET.get("draft", "null")))
     response = HttpResponse(widget_source(config), content_type="application/javascript; charset=utf-8")
     response["Cache-Control"] = "no-store"
     return response

@@ -67,3 +67,30 @@ def test_the_site_form_and_its_preview_have_no_axe_violation(live_server, staff_
     page.goto(f"{live_server.url}/cmp/{shop.key}/preview")
     expect(banner(page)).to_be_visible()
     assert axe_violations(page) == []
+
+
+def test_the_preview_follows_unsaved_edits_and_shows_the_whole_banner(live_server, staff_page, sites):
+    from consent.models import ShownConfiguration
+
+    page, shop = staff_page, sites[0]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/admin/consent/site/{shop.pk}/change/")
+    preview = page.frame_locator("#banner-preview")
+    expect(banner(preview)).to_be_visible()
+    kept = ShownConfiguration.objects.count()
+
+    page.fill("#id_title_en", "Cookies, briefly")
+    page.fill("#id_primary_colour", "#7a1f5c")
+    edited = banner(preview, title="Cookies, briefly")
+    expect(edited).to_be_visible()
+    expect(edited.get_by_role("button", name="Accept all")).to_have_css("background-color", "rgb(122, 31, 92)")
+    # The whole banner shows in the frame: its last button ends inside the frame's box.
+    customize = edited.get_by_role("button", name="Customize")
+    expect(customize).to_be_visible()
+    frame_box = page.locator("#banner-preview").bounding_box()
+    button_box = customize.bounding_box()
+    assert button_box["y"] + button_box["height"] <= frame_box["y"] + frame_box["height"]
+
+    shop.refresh_from_db()
+    assert shop.banner_texts == {} and shop.primary_colour == "#1d4ed8"  # nothing saved
+    assert ShownConfiguration.objects.count() == kept  # a draft is never kept as shown
