@@ -3,13 +3,18 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from consent.models import ApiKey, PolicyVersion, Site
+from consent.models import ApiKey, ConsentRecord, PolicyVersion, Site
+from consent.selectors.figures import consent_figures, interaction_rates
+from consent.services.proof import verify_site
+from consent.services.samples import SAMPLE_AGENT
 from consent.services.sites import authenticate_api_key
 from tests.factories import decide
 
@@ -75,6 +80,24 @@ def test_demo_prints_what_to_open():
     assert "http://127.0.0.1:8123" in site.origins.values_list("origin", flat=True)
     run("demo", "--host", "127.0.0.1:8123")  # again: the same site, a fresh key
     assert Site.objects.filter(name="Demo shop").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_dashboard_has_weeks_of_sample_figures_marked_as_such():
+    output = run("demo", "--host", "127.0.0.1:8123")
+    site = Site.objects.get(name="Demo shop")
+    samples = ConsentRecord.objects.filter(site=site)
+    assert samples.count() > 1000 and not samples.exclude(user_agent=SAMPLE_AGENT).exists()
+    assert f"({samples.count()} sample decisions added, marked as such)" in output
+    today = timezone.now().date()
+    figures = consent_figures(site=site, start=today - timedelta(days=42), end=today, granularity="week")
+    assert len(figures.rates) >= 6 and all(row.decisions for row in figures.rates[:-1])
+    assert {row.period for row in figures.split} and interaction_rates(
+        site=site, start=today - timedelta(days=42), end=today, granularity="week"
+    )[0].impressions
+    assert verify_site(site).intact
+    run("demo", "--host", "127.0.0.1:8123")  # again: no second set
+    assert ConsentRecord.objects.filter(site=site).count() == samples.count()
 
 
 def test_a_script_can_capture_the_site_key(tmp_path):

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from consent.models import Site, SiteOrigin
+from consent.services.samples import add_sample_decisions
 from consent.services.sites import create_api_key, create_site
 from consent.services.staff import set_up_second_factor
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
             )
         for origin in origins:
             SiteOrigin.objects.get_or_create(site=site, origin=origin)
+        samples = add_sample_decisions(site)
         _, token = create_api_key(site=site, name="demo", by="manage.py demo")
         password = secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(
@@ -47,6 +49,8 @@ class Command(BaseCommand):
                     f"  Admin:                       {base}/admin/  (user admin, password {password})",
                     f"  Admin's OTP token:           any of {', '.join(factor.recovery_codes[:3])} (once each),",
                     f"                               or an authenticator app with {factor.otpauth_url}",
+                    f"  Dashboard:                   {base}/admin/consent/site/dashboard/"
+                    + (f"  ({samples} sample decisions added, marked as such)" if samples else ""),
                     f"  API docs:                    {base}/api/docs/",
                     f"  Site key:                    {site.key}",
                     f"  API key (shown once):        {token}",
