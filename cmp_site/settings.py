@@ -239,6 +239,9 @@ CMP_CACHE_EPOCH_SECONDS = float(os.environ.get("CMP_CACHE_EPOCH_SECONDS", "0.25"
 CMP_WEBHOOKS_ALLOW_PRIVATE = env_bool("CMP_WEBHOOKS_ALLOW_PRIVATE")
 # Public base URL of this server, used in the widget to reach the API (default: from the request).
 CMP_PUBLIC_URL = os.environ.get("CMP_PUBLIC_URL", "").rstrip("/")
+# The date this deployment's sites began honouring Global Privacy Control, for /.well-known/gpc.json
+# (optional in the GPC specification; left out when empty).
+CMP_GPC_LAST_UPDATE = os.environ.get("CMP_GPC_LAST_UPDATE", "")
 
 LOGGING = {
     "version": 1,

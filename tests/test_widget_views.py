@@ -136,3 +136,11 @@ def test_a_draft_preview_lays_valid_edits_over_the_saved_config_and_ignores_the_
     assert config["theme"]["colour"] == "#7a1f5c" and config["theme"]["position"] == "top"
     assert config["texts"]["en"]["title"] == "Cookies?" and "nope" not in config["texts"]["en"]
     assert isinstance(config["texts"]["en"]["categories"], dict)
+
+
+def test_the_gpc_declaration(client, settings):
+    response = client.get("/.well-known/gpc.json")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response.json() == {"gpc": True}
+    settings.CMP_GPC_LAST_UPDATE = "2026-11-25"
+    assert client.get("/.well-known/gpc.json").json() == {"gpc": True, "lastUpdate": "2026-11-25"}

@@ -12,7 +12,7 @@ import brotli
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
@@ -185,3 +185,16 @@ def preview_script(request, site_key):
 
 def home(request):
     return render(request, "home.html")
+
+
+@require_GET
+def gpc_declaration(request):
+    """/.well-known/gpc.json (Global Privacy Control, section 5): this host honours the signal. A site
+    that embeds the widget serves the same file on its own domain (docs/integration.md)."""
+    declaration = {"gpc": True}
+    if settings.CMP_GPC_LAST_UPDATE:
+        declaration["lastUpdate"] = settings.CMP_GPC_LAST_UPDATE
+    response = JsonResponse(declaration)
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
