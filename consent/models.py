@@ -92,6 +92,12 @@ class Site(models.Model):
         help_text="A small floating button that reopens the preferences once a visitor has decided, so that "
         "withdrawing is as easy as giving. Off only if every page links to CMP.showPreferences().",
     )
+    gpc_overridable = models.BooleanField(
+        "an explicit opt-in may override GPC",
+        default=False,
+        help_text="A visitor whose browser sends Global Privacy Control may still switch marketing on "
+        "themselves (the CCPA rules allow asking). Off: the signal always refuses marketing.",
+    )
     ads_data_redaction = models.BooleanField(
         default=True, help_text="Google Consent Mode: redact ad click identifiers while ad_storage is denied."
     )
@@ -281,6 +287,9 @@ class ConsentRecord(models.Model):
     # The digest of the exact configuration the visitor was shown (ShownConfiguration); empty for
     # a decision recorded by a backend or before it was kept. Part of the record's hash when set.
     shown = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # Whether the browser sent Global Privacy Control with the decision. Part of the hash when set.
+    # (Before this field, such records said so by their source, "gpc".)
+    gpc = models.BooleanField("GPC", default=False, db_default=False)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 

@@ -51,7 +51,13 @@ def test_sec_gpc_header_refuses_marketing(api):
     response = api.post("/consents", json={"action": "accept_all", "policy_version": 1}, headers={"Sec-GPC": "1"})
     assert response.status_code == 201
     assert response.json()["categories"]["marketing"] is False
-    assert response.json()["source"] == "gpc"
+    assert (response.json()["source"], response.json()["gpc"]) == ("banner", True)
+    # The widget says so in the body too (navigator.globalPrivacyControl), from the preferences.
+    body = {"action": "custom", "categories": {"marketing": True}, "policy_version": 1, "source": "preferences"}
+    response = api.post("/consents", json={**body, "gpc": True})
+    assert (response.json()["source"], response.json()["gpc"]) == ("preferences", True)
+    assert response.json()["categories"]["marketing"] is False
+    assert api.post("/consents", json=body).json()["gpc"] is False
 
 
 def test_a_foreign_origin_is_refused_and_nothing_recorded(api):

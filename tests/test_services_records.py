@@ -71,11 +71,30 @@ def test_records_are_append_only_and_the_state_follows_the_latest(site):
         ConsentRecord.objects.filter(pk=first.pk).update(action="accept_all")
 
 
-def test_gpc_refuses_marketing_and_is_the_source(site):
+def test_gpc_refuses_marketing_and_is_recorded_beside_the_source(site):
     record = record_decision(site=site_snapshot(site.key), action="accept_all", policy_version=1, gpc=True)
     assert record.categories["marketing"] is False
     assert record.categories["analytics"] is True
-    assert record.source == "gpc"
+    assert (record.source, record.gpc) == ("banner", True)
+    chosen = {"marketing": True}
+    record = record_decision(site=site_snapshot(site.key), action="custom", choices=chosen, policy_version=1, gpc=True)
+    assert record.categories["marketing"] is False  # the site does not let a choice override the signal
+
+
+def test_a_site_may_let_an_explicit_opt_in_override_gpc(site, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        site.gpc_overridable = True
+        site.save()
+    snapshot = site_snapshot(site.key)
+    chosen = record_decision(site=snapshot, action="custom", choices={"marketing": True}, policy_version=1, gpc=True)
+    assert chosen.categories["marketing"] is True and chosen.gpc
+    # "Accept all" is no explicit choice of marketing, and the widget's own GPC re-record never is.
+    accepted = record_decision(site=snapshot, action="accept_all", policy_version=1, gpc=True)
+    assert accepted.categories["marketing"] is False
+    automatic = record_decision(
+        site=snapshot, action="custom", choices={"marketing": True}, source="gpc", policy_version=1, gpc=True
+    )
+    assert automatic.categories["marketing"] is False
 
 
 def test_check_is_fail_closed(site):

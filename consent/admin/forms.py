@@ -20,7 +20,7 @@ class SiteForm(forms.ModelForm):
         model = Site
         fields = [
             "name", "languages", "default_language", "banner_texts", "primary_colour", "position",
-            "consent_lifetime_days", "retention_days", "settings_button", "reload_on_withdrawal",
+            "consent_lifetime_days", "retention_days", "settings_button", "reload_on_withdrawal", "gpc_overridable",
             "controller_name", "controller_contact", "recipients",
             "ads_data_redaction", "url_passthrough", "google_developer_id", "consent_mode_regions",
         ]  # fmt: skip

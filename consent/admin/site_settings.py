@@ -93,7 +93,7 @@ class SiteAdmin(SiteScopedAdmin):
         (None, {"fields": ["name", "key", "embed_tag"]}),
         ("Languages", {"fields": ["languages", "default_language"]}),
         ("Look", {"fields": ["primary_colour", "position", "settings_button", "preview"]}),
-        ("Rules", {"fields": ["consent_lifetime_days", "retention_days", "reload_on_withdrawal"]}),
+        ("Rules", {"fields": ["consent_lifetime_days", "retention_days", "reload_on_withdrawal", "gpc_overridable"]}),
         ("Controller", {"fields": ["controller_name", "controller_contact", "recipients"]}),
         (
             "Google Consent Mode",

@@ -54,6 +54,12 @@ class DecisionSerializer(serializers.Serializer):
         help_text="The visitor token the browser made with the consent id; needed to change an existing visitor's "
         "decision from a browser."
     )
+    gpc = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The browser's Global Privacy Control (navigator.globalPrivacyControl); a Sec-GPC: 1 header "
+        "counts as well. Recorded as such, beside the decision's own source.",
+    )
     shown = serializers.RegexField(
         r"^[0-9a-f]{64}$",
         required=False,
@@ -76,6 +82,7 @@ class RecordedSerializer(serializers.Serializer):
     policy_version = serializers.IntegerField()
     decided_at = serializers.DateTimeField(source="created_at")
     shown = serializers.CharField(help_text="The digest of the configuration shown, or empty.")
+    gpc = serializers.BooleanField(help_text="Whether the browser sent Global Privacy Control.")
     hash = serializers.CharField(help_text="The record's SHA-256 in the visitor's hash chain: a receipt.")
     token = serializers.CharField(
         source="issued_token",
@@ -140,6 +147,7 @@ class RecordSerializer(serializers.Serializer):
     ip_address = serializers.CharField()
     country = serializers.CharField()
     shown = serializers.CharField(help_text="The digest of the configuration shown (see `shown` in an export).")
+    gpc = serializers.BooleanField(help_text="Whether the browser sent Global Privacy Control.")
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
 

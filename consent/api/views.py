@@ -115,7 +115,7 @@ class ConsentCreateView(PublicView):
             user_agent=request.headers.get("User-Agent", ""),
             ip_address=client_ip(request),
             country=client_country(request),
-            gpc=sends_gpc(request),
+            gpc=sends_gpc(request) or data["gpc"],
             shown=data["shown"],
         )
         return Response(serializers.RecordedSerializer(record).data, status=status.HTTP_201_CREATED)

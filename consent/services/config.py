@@ -55,6 +55,7 @@ def _build(site_key: str) -> dict:
             "settingsButton": site.settings_button,
         },
         **({"reloadOnWithdrawal": True} if site.reload_on_withdrawal else {}),
+        **({"gpcOverride": True} if site.gpc_overridable else {}),
         "consentMode": consent_mode(site),
     }
     config["shown"] = keep_shown(site, config)
@@ -134,8 +135,8 @@ def with_draft(config: dict, draft: object) -> dict:
         theme["settingsButton"] = draft["settingsButton"]
     texts = {lang: dict(banner) for lang, banner in config["texts"].items()}
     edits = draft.get("texts")
-    for lang, banner in (edits.items() if isinstance(edits, dict) else ()):
-        for key, text in (banner.items() if lang in texts and isinstance(banner, dict) else ()):
+    for lang, banner in edits.items() if isinstance(edits, dict) else ():
+        for key, text in banner.items() if lang in texts and isinstance(banner, dict) else ():
             if key in texts[lang] and key != "categories" and isinstance(text, str):
                 texts[lang][key] = text[:1000] or BANNER_TEXTS.get(lang, BANNER_TEXTS["en"]).get(key, "")
     return {**config, "theme": theme, "texts": texts}

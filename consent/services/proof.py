@@ -56,8 +56,11 @@ def record_hash(record: ConsentRecord, *, site_key: str) -> str:
         record.country,
         record.created_at.astimezone(UTC).isoformat(),
     ]
-    if record.shown:  # records from before shown configurations were kept hash as they did
+    # Fields added later join the hash only when set, so that older records hash as they did.
+    if record.shown:
         content.append(record.shown)
+    if record.gpc:
+        content.append("gpc")
     return canonical_hash(content)
 
 

@@ -68,7 +68,8 @@ def record_decision(
 ) -> ConsentRecord:
     """Record one decision as proof and make it the visitor's current state.
 
-    Under Global Privacy Control, marketing is refused and the source is `gpc`.
+    Under Global Privacy Control (`gpc`: the browser sent it) marketing is refused, unless the site
+    lets an explicit choice override it; the record keeps its own source and notes `gpc`.
     Only the visitor's own state row is locked, so decisions of different visitors never wait
     on each other.
 
@@ -94,11 +95,11 @@ def record_decision(
     if shown:
         language = _shown_in(site, shown, language)
     categories = decided_categories(site, action, choices or {})
-    if gpc and categories.get("marketing"):
+    # Global Privacy Control refuses marketing (a sale or share of data), unless the site lets a
+    # visitor's own explicit choice outweigh it and this is one.
+    explicit = action == Action.CUSTOM and source != Source.GPC and site.gpc_overridable
+    if gpc and categories.get("marketing") and not explicit:
         categories["marketing"] = False
-        source = Source.GPC
-    elif gpc and "marketing" in categories:
-        source = Source.GPC
     record = ConsentRecord(
         site_id=site.id,
         consent_id=consent_id or uuid.uuid4(),
@@ -113,6 +114,7 @@ def record_decision(
         country=country[:2].upper(),
         created_at=timezone.now(),
         shown=shown,
+        gpc=gpc,
     )
     for attempt in range(2):
         try:

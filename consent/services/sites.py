@@ -42,6 +42,8 @@ class SiteSnapshot:
     required_version: int
     # The active webhook endpoints: (id, categories, events), read on every decision.
     webhooks: tuple[tuple[int, frozenset[str], frozenset[str]], ...]
+    # Whether an explicit opt-in may override Global Privacy Control.
+    gpc_overridable: bool = False
 
 
 def site_snapshot(site_key: str) -> SiteSnapshot:
@@ -56,7 +58,7 @@ def site_snapshot(site_key: str) -> SiteSnapshot:
 
 
 def load_snapshot(site_key: str) -> SiteSnapshot:
-    site = Site.objects.filter(key=site_key).only("id", "key", "consent_lifetime_days").first()
+    site = Site.objects.filter(key=site_key).only("id", "key", "consent_lifetime_days", "gpc_overridable").first()
     if site is None:
         raise UnknownSite(f"No site has the key {site_key!r}.")
     versions = PolicyVersion.objects.filter(site=site)
@@ -74,6 +76,7 @@ def load_snapshot(site_key: str) -> SiteSnapshot:
                 "id", "categories", "events"
             )
         ),
+        gpc_overridable=site.gpc_overridable,
     )
 
 
