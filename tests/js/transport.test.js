@@ -296,3 +296,35 @@ test('an impression is posted once as text, without cookies, and never queued or
   await tick(120_000);
   assert.equal(requests.length, 1);
 });
+
+test('without localStorage (a sandboxed frame) the queue lives in memory: sent, and retried', async () => {
+  Object.defineProperty(globalThis, 'localStorage', {
+    configurable: true,
+    get() {
+      throw new DOMException('The document is sandboxed and lacks the allow-same-origin flag.', 'SecurityError');
+    },
+  });
+  const outcomes = ['offline', 201];
+  answer = () => outcomes.shift();
+  const server = transport(BASE);
+  server.send('/consents', decision('a'), 'a');
+  await settle();
+  assert.deepEqual(sent(), [['/consents', decision('a')]]);
+  await tick(1000);
+  assert.deepEqual(sent(), [
+    ['/consents', decision('a')],
+    ['/consents', decision('a')],
+  ]);
+  await tick(120_000);
+  assert.equal(requests.length, 2); // answered: no longer queued
+});
+
+test('when localStorage is full the new request waits in memory, and is sent', async () => {
+  storage.set(KEY, JSON.stringify([]));
+  globalThis.localStorage.setItem = () => {
+    throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+  };
+  transport(BASE).send('/consents', decision('a'), 'a');
+  await settle();
+  assert.deepEqual(sent(), [['/consents', decision('a')]]);
+});

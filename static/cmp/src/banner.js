@@ -34,13 +34,17 @@ export function buildBanner(decide, customize) {
 }
 
 // The link to the policy and its date as published (YYYY-MM-DD): formatting the date with Intl
-// would load locale data first.
+// would load locale data first. The separator only between the two; no line when neither.
 function policyLine({ url, updated }) {
-  return h(
-    'p',
-    { class: 'muted' },
-    url && h('a', { href: url, target: '_blank', rel: 'noopener' }, texts.policy),
-    updated && ` · ${texts.updated} `,
-    updated && h('time', { datetime: updated }, updated),
+  return (
+    (url || updated) &&
+    h(
+      'p',
+      { class: 'muted' },
+      url && h('a', { href: url, target: '_blank', rel: 'noopener' }, texts.policy),
+      url && updated && ' · ',
+      updated && `${texts.updated} `,
+      updated && h('time', { datetime: updated }, updated),
+    )
   );
 }

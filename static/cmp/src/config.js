@@ -14,8 +14,17 @@ import { pickLanguage } from './i18n.js';
  * @property {{key: string, required: boolean, cookies: string[]}[]} categories In display order,
  *   each with the cookie-name patterns deleted when it is withdrawn.
  * @property {Object<string, object>} texts The banner's texts, per language.
- * @property {{colour: string, text: string, position: string}} theme The site's colour, the text
- *   colour that reads best on it, the banner's position.
+ * @property {Object<string, string>} shown Per language, the digest of exactly what the banner shows
+ *   in it: sent back with each decision, as proof of what the visitor saw.
+ * @property {{name: string, contact: string}} [controller] Who is responsible for the data, and how
+ *   to reach them (an email address, a web page or any text); only when the site filled it in.
+ * @property {string[]} [recipients] The third parties that receive data; only when there are any.
+ * @property {{colour: string, text: string, position: string, settingsButton: string}} theme The
+ *   site's colour, the text colour that reads best on it, the banner's position (bottom, center,
+ *   top), and where the floating "cookie settings" button shows (left, right, off).
+ * @property {boolean} [reloadOnWithdrawal] Reload the page after a withdrawal, to stop what runs.
+ * @property {boolean} [gpcOverride] An explicit opt-in may override Global Privacy Control.
+ * @property {import('./signals.js').ConsentMode} [consentMode] Google Consent Mode settings.
  * @property {boolean} [preview] An operator's preview: nothing stored, nothing sent.
  */
 

@@ -61,18 +61,19 @@ function claimToken(stored) {
   server.send(`/consents/${consentId}/token`, { token }, consentId);
 }
 
-// Global Privacy Control now, marketing allowed before: refused before anything is unblocked.
+// Global Privacy Control now, marketing allowed before (and not chosen despite the signal, where the
+// site allows that): refused before anything is unblocked.
 // Whether it was, so that main.js records the changed decision once the widget is ready.
 export function honourGpc() {
-  const overrides = gpc() && decision?.c.marketing;
+  const overrides = gpc() && decision?.c.marketing && !(config.gpcOverride && decision.g);
   if (overrides) decision = { ...decision, c: { ...decision.c, marketing: 0 } };
   return overrides;
 }
 
 // Consent Mode hears the defaults, and the decision in force, before any blocked tag can run.
 export function signalDecision() {
-  consentDefault(!decision);
-  if (decision) consentUpdate(decision.c);
+  consentDefault(!decision, config.consentMode);
+  if (decision) consentUpdate(decision.c, true);
 }
 
 /**
@@ -85,13 +86,15 @@ export function decide(action, source, choices = {}) {
   const c = {};
   for (const { key } of config.categories)
     c[key] = +(isRequired(key) || action === 'accept_all' || (action === 'custom' && choices[key] === true));
-  // Global Privacy Control refuses marketing, whatever else is chosen.
-  if (gpc() && 'marketing' in c) {
+  // Global Privacy Control refuses marketing (a sale or share of data), unless the site lets an
+  // explicit choice outweigh it and this is one. The decision keeps its own source either way.
+  const explicit = config.gpcOverride && action === 'custom' && source !== 'gpc';
+  if (gpc() && c.marketing && !explicit) {
     c.marketing = 0;
-    source = 'gpc';
     if (action === 'accept_all') action = 'custom';
   }
   const t = now();
+  const before = decision;
   if (!consentId) [consentId, token] = [newConsentId(), newToken()];
   decision = {
     v: 1,
@@ -102,6 +105,8 @@ export function decide(action, source, choices = {}) {
     exp: t + config.lifetimeDays * 86400,
     src: source,
     c,
+    // Made under Global Privacy Control: a marketing "yes" in it was chosen despite the signal.
+    ...(gpc() && { g: 1 }),
   };
   hideUI();
   applyDecision();
@@ -110,6 +115,7 @@ export function decide(action, source, choices = {}) {
     server.send('/consents', record(action), consentId);
   }
   notify();
+  reloadIfWithdrawn(before);
 }
 
 // The decision in force as POST .../consents takes it.
@@ -121,7 +127,10 @@ function record(action) {
     action,
     policy_version: decision.pv,
     source: decision.src,
+    gpc: gpc(),
+    // What the visitor was shown, in the language it was shown in.
     language,
+    shown: config.shown?.[language],
     url: location.origin + location.pathname, // no query string or fragment: they may carry personal data
   };
 }
@@ -134,6 +143,14 @@ function applyDecision() {
   scan();
 }
 
+// A category allowed before is not any more: what it started keeps running until the page reloads,
+// which the site may ask for. The decision is kept and handed to the transport first, whose queue
+// outlives the page.
+function reloadIfWithdrawn(before) {
+  if (config.reloadOnWithdrawal && !preview && config.categories.some(({ key }) => before?.c[key] && !isAllowed(key)))
+    location.reload();
+}
+
 function notify() {
   const consent = currentConsent();
   for (const callback of listeners) callback(consent);
@@ -143,12 +160,14 @@ function notify() {
 // "Forget me": the server erases the visitor's records, and this browser drops the decision, the id
 // and the token; the next decision starts an unlinked history.
 export function forget() {
+  const before = decision;
   server?.send(`/consents/${consentId}/forget`, { token }, consentId);
   clearDecision();
   decision = consentId = token = null;
   hideUI();
   applyDecision();
   notify();
+  reloadIfWithdrawn(before);
 }
 
 // The server refused this browser's token for its id (another browser claimed an old id first):

@@ -13,6 +13,7 @@ const NAME = 'cmp_consent';
  * @property {number} exp When it expires, in unix seconds.
  * @property {string} src Where it was made: banner, preferences, api or gpc.
  * @property {Object<string, 0 | 1>} c Each category, 1 allowed or 0 refused.
+ * @property {1} [g] Made while the browser sent Global Privacy Control.
  */
 
 // Documents without cookies (sandboxed frames, about:blank) throw on document.cookie: no cookies then.
@@ -68,8 +69,9 @@ export function matchesPattern(name, pattern) {
   return true;
 }
 
-// Deletes the cookies whose names match any pattern, on this host and on each parent domain,
-// where trackers usually set them.
+// Deletes the cookies whose names match any pattern, wherever this page can see them set: on this
+// host and each parent domain (where trackers usually set them), for each path from / down to this
+// page's.
 export function deleteCookies(patterns) {
   if (!patterns.length) return;
   for (const pair of jar().split(';')) {
@@ -78,9 +80,15 @@ export function deleteCookies(patterns) {
   }
 }
 
+// A cookie is replaced only by one of the same name, domain and path. Host-only, then the host and
+// each parent domain: a.b.shop.example, b.shop.example, shop.example (the browser ignores a public
+// suffix); each on /, /a, /a/b... for the page /a/b/c.
 function expire(name) {
-  const gone = `${name}=;path=/;max-age=0`;
   const labels = location.hostname.split('.');
-  set(gone);
-  for (let i = 0; i < labels.length - 1; i++) set(`${gone};domain=.${labels.slice(i).join('.')}`);
+  const folders = location.pathname.split('/');
+  for (let depth = 1; depth <= folders.length; depth++) {
+    const gone = `${name}=;path=${folders.slice(0, depth).join('/') || '/'};max-age=0`;
+    set(gone);
+    for (let i = 0; i < labels.length - 1; i++) set(`${gone};domain=.${labels.slice(i).join('.')}`);
+  }
 }

@@ -15,7 +15,8 @@ import {
   signalDecision,
   startOverIfRefused,
 } from './consent.js';
-import { buildUI, isBuilt, showBanner, showPreferences } from './ui.js';
+import { drawPlaceholder } from './embeds.js';
+import { buildUI, isBuilt, settingsButton, showBanner, showPreferences, showSettingsButton } from './ui.js';
 
 // A page that loads the script twice keeps the first copy.
 if (!window.CMP) start();
@@ -27,7 +28,7 @@ function start() {
   addEventListener('cmp:refused', startOverIfRefused);
   const gpcOverrides = honourGpc();
   signalDecision();
-  startBlocker(isAllowed);
+  startBlocker(isAllowed, drawPlaceholder);
   window.CMP = {
     ready: Promise.resolve(currentConsent()),
     getConsent: currentConsent,
@@ -38,9 +39,11 @@ function start() {
     showPreferences: () => withUI(showPreferences),
     onChange,
   };
-  if (!currentConsent()) ask();
+  if (!currentConsent()) return ask();
   // Global Privacy Control changed the stored decision: recorded as a new one.
-  else if (gpcOverrides) decide('custom', 'gpc', currentConsent().categories);
+  if (gpcOverrides) decide('custom', 'gpc', currentConsent().categories);
+  // A returning visitor gets the floating "cookie settings" button, unless the site has none.
+  if (settingsButton != 'off') withUI(showSettingsButton);
 }
 
 function ask() {

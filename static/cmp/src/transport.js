@@ -1,13 +1,18 @@
 // Talking to the CMP server. Decisions (and "forget me") wait in a localStorage queue and are
-// sent, with retries, until the server answers; a page opened later sends what is left.
+// sent, with retries, until the server answers; a page opened later sends what is left. Where
+// localStorage cannot keep the queue (a sandboxed frame, storage off or full), it lives in memory,
+// as long as the page.
 const KEY = 'cmp_pending';
 
 export function transport(base) {
   let delay = 1000;
   let timer;
   let busy;
+  // The queue, once localStorage has failed to keep it.
+  let memory;
 
   const load = () => {
+    if (memory) return memory;
     try {
       return JSON.parse(localStorage.getItem(KEY)) || [];
     } catch {
@@ -18,8 +23,9 @@ export function transport(base) {
     try {
       if (queue.length) localStorage.setItem(KEY, JSON.stringify(queue));
       else localStorage.removeItem(KEY);
+      memory = null;
     } catch {
-      // No storage (private mode, full): the queue lives as long as the page.
+      memory = queue;
     }
   };
   const post = (item, keepalive) =>

@@ -1,8 +1,9 @@
-// The UI: the banner and the preferences dialog in a shadow root, where the host page's CSS cannot
-// reach them and theirs cannot leak out; which of the two shows, and where focus goes.
+// The UI: the banner, the preferences dialog and the floating "cookie settings" button in a shadow
+// root, where the host page's CSS cannot reach them and theirs cannot leak out; which of them
+// shows, and where focus goes.
 import { buildBanner } from './banner.js';
-import { config } from './config.js';
-import { h } from './elements.js';
+import { config, language, texts } from './config.js';
+import { button, h } from './elements.js';
 import { buildPreferences, refreshPreferences } from './preferences.js';
 import { stylesheet } from './styles.js';
 
@@ -16,32 +17,60 @@ import { stylesheet } from './styles.js';
  * @property {() => void} receipt Saves the receipt of the latest decision.
  */
 
-// The UI, built once per page: its options, its shadow root and its two layers.
+/** Where the floating "cookie settings" button shows: left, right or off. */
+export const settingsButton = config.theme?.settingsButton || 'left';
+// The page's edge the banner covers, whose room it reserves while it shows (none when centred).
+const edge = { bottom: 'Bottom', top: 'Top' }[config.theme?.position || 'bottom'];
+
+// The UI, built once per page: its options, its shadow root and its parts.
 let options;
 let root;
 let banner;
 let dialog;
+let settings;
+// The banner's height reserved on the page, in px: 0 while nothing is.
+let reserved = 0;
 // Where focus goes back to: the host page's element that had it before the UI took it, and the
-// banner's button that opened the preferences.
+// UI's button that opened the preferences.
 let returnTo;
 let opener;
 
 export const isBuilt = () => !!root;
 
 /**
- * Builds the UI, hidden, at the end of the page's body.
+ * Builds the UI, hidden, at the end of the page's body, in the visitor's language.
  * @param {UIOptions} given
  */
 export function buildUI(given) {
   options = given;
-  const host = h('cmp-banner');
+  const host = h('cmp-banner', { lang: language });
   root = host.attachShadow({ mode: 'open' });
-  root.adoptedStyleSheets = [stylesheet(config.theme?.colour, config.theme?.text)];
+  root.adoptedStyleSheets = [stylesheet()];
   banner = buildBanner(given.decide, showPreferences);
   dialog = buildPreferences(given.decide, closed);
-  banner.hidden = true;
-  root.append(banner, dialog);
+  settings = button(texts.settings, showPreferences, 'float ' + settingsButton);
+  banner.hidden = settings.hidden = true;
+  root.append(banner, dialog, settings);
   document.body.append(host);
+  if (edge) new ResizeObserver(reserveRoom).observe(banner);
+}
+
+// While the banner shows at the bottom (top) of the window, no focused element of the page may hide
+// entirely behind it (WCAG 2.2, 2.4.11): focus scrolling keeps the banner's height clear, and the
+// page gets as much room at its end (start), so that its last (first) elements can scroll clear too.
+// Nothing is set or cleared while nothing was reserved (a returning visitor's page).
+function reserveRoom() {
+  const height = banner.offsetHeight;
+  if (!height && !reserved) return;
+  const { style } = document.documentElement;
+  style['scrollPadding' + edge] = style['padding' + edge] = height ? height + 'px' : '';
+  reserved = height;
+}
+
+/** The floating button shows once the visitor has decided (the banner asks only before), while the
+ * dialog is closed. */
+export function showSettingsButton() {
+  settings.hidden = settingsButton == 'off' || !options.consent() || dialog.open;
 }
 
 function rememberFocus() {
@@ -60,19 +89,24 @@ export function showPreferences() {
   refreshPreferences(dialog, options);
   banner.hidden = true;
   if (!dialog.open) dialog.showModal();
+  showSettingsButton();
 }
 
-// A decision was made: nothing shows any more. Closing the dialog returns focus (closed, below).
+// A decision was made: neither layer shows any more. Closing the dialog returns focus (closed, below).
 export function hideUI() {
   if (!root) return;
   banner.hidden = true;
   if (dialog.open) dialog.close();
   else returnTo?.focus?.();
+  showSettingsButton();
 }
 
-// Escape, the close button or a decision closed the dialog: without a decision the banner asks again.
+// Escape, the close button or a decision closed the dialog: without a decision the banner asks
+// again; with one, focus returns to the floating button or the page's element that opened it.
 function closed() {
-  if (options.consent()) return returnTo?.focus?.();
-  banner.hidden = false;
-  (banner.contains(opener) ? opener : banner).focus();
+  const decided = options.consent();
+  banner.hidden = !!decided;
+  showSettingsButton();
+  if (decided) (opener === settings ? settings : returnTo)?.focus?.();
+  else (banner.contains(opener) ? opener : banner).focus();
 }
