@@ -10,6 +10,11 @@ from consent.services.errors import UnknownSite
 from consent.services.proof import shown_digest
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# The texts of the US opt-out and the inform-only regimes: translated in the defaults, but not sent
+# until the widget shows those regimes, since every byte of the config reaches each visitor.
+REGIME_TEXTS = frozenset(
+    {"optOutLink", "optOutTitle", "optOutDescription", "optOut", "optedOut", "gpcOptOut", "noticeOk"}
+)
 
 
 def banner_config(site_key: str) -> dict:
@@ -29,6 +34,7 @@ def _build(site_key: str) -> dict:
     texts = {}
     for lang in languages:
         banner = {**BANNER_TEXTS.get(lang, BANNER_TEXTS["en"]), **site.banner_texts.get(lang, {})}
+        banner = {key: text for key, text in banner.items() if key not in REGIME_TEXTS}
         banner["categories"] = {
             c.key: c.texts.get(lang) or c.texts.get(site.default_language) or {"name": c.key, "description": ""}
             for c in categories

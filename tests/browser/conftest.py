@@ -34,7 +34,7 @@ STRICT_CSP = f"script-src 'nonce-{NONCE}' 'strict-dynamic'; style-src 'self'; ob
 # Sample trackers: each records that it ran in window.log, so order and count can be checked.
 TRACKERS = """
 <script type="text/plain" data-category="analytics" nonce="{nonce}">
-  log.push('inline-analytics'); window.modeAtRun = Array.from(dataLayer, (a) => a[0] + ' ' + a[1]);
+  log.push('inline-analytics'); window.modeAtRun = dataLayer.filter((a) => !a.event).map((a) => a[0] + ' ' + a[1]);
 </script>
 <script type="text/plain" data-category="analytics" src="/ext/analytics.js"></script>
 <script type="text/plain" data-category="marketing" nonce="{nonce}">log.push('inline-marketing')</script>

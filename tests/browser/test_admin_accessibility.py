@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.browser.conftest import AXE, banner
+from tests.browser.conftest import AXE, banner, eventually
 from tests.browser.test_dashboard import log_in
 from tests.factories import make_site
 from tests.test_services_stats import record
@@ -87,9 +87,13 @@ def test_the_preview_follows_unsaved_edits_and_shows_the_whole_banner(live_serve
     # The whole banner shows in the frame: its last button ends inside the frame's box.
     customize = edited.get_by_role("button", name="Customize")
     expect(customize).to_be_visible()
-    frame_box = page.locator("#banner-preview").bounding_box()
-    button_box = customize.bounding_box()
-    assert button_box["y"] + button_box["height"] <= frame_box["y"] + frame_box["height"]
+
+    # (The banner slides in, and the frame follows its height: both settle.)
+    def fits() -> bool:
+        frame_box, button_box = page.locator("#banner-preview").bounding_box(), customize.bounding_box()
+        return button_box["y"] + button_box["height"] <= frame_box["y"] + frame_box["height"]
+
+    eventually(fits, what="the Customize button inside the preview frame", page=page)
 
     shop.refresh_from_db()
     assert shop.banner_texts == {} and shop.primary_colour == "#1d4ed8"  # nothing saved

@@ -45,7 +45,16 @@ DEFAULT = {
 
 
 def data_layer(page) -> list:
-    return page.evaluate("(window.dataLayer || []).map((entry) => Array.from(entry))")
+    """The Consent Mode commands pushed so far (gtag() argument lists; events left out)."""
+    return page.evaluate("(window.dataLayer || []).filter((entry) => !entry.event).map((entry) => Array.from(entry))")
+
+
+def events(page) -> list:
+    """The dataLayer events Tag Manager triggers fire on."""
+    return page.evaluate("(window.dataLayer || []).filter((entry) => entry.event)")
+
+
+REDACT = ["set", "ads_data_redaction", True]
 
 
 def test_first_visit_shows_the_banner_and_blocks_everything(shop, page):
@@ -64,7 +73,8 @@ def test_first_visit_shows_the_banner_and_blocks_everything(shop, page):
     assert page.evaluate("CMP.isAllowed('authentication')") is True
     assert page.evaluate("log") == []
     assert shop.tracker_hits() == []
-    assert data_layer(page) == [["consent", "default", {**DEFAULT, "wait_for_update": 500}]]
+    assert data_layer(page) == [["consent", "default", {**DEFAULT, "wait_for_update": 500}], REDACT]
+    assert events(page) == []
     assert stored_cookie(page.context, shop) is None
     assert wait_until(lambda: beacons) == [f"{shop.api}/api/v1/sites/{shop.site.key}/impressions"]
     counted = wait_until(lambda: read(lambda: list(DailyImpressions.objects.filter(site=shop.site))))
@@ -77,7 +87,7 @@ def test_accept_all_runs_trackers_in_order_stores_the_cookie_and_records(shop, p
     banner(page).get_by_role("button", name="Accept all").click()
     wait_until(lambda: len(page.evaluate("log")) == 4)
     assert page.evaluate("log") == ALL
-    assert page.evaluate("modeAtRun") == ["consent default", "consent update"]
+    assert page.evaluate("modeAtRun") == ["consent default", "set ads_data_redaction", "consent update"]
     expect(banner(page)).to_be_hidden()
     wait_until(lambda: {"/ext/ad.html", "/ext/pixel.gif"} <= set(shop.tracker_hits()))
 
@@ -95,7 +105,11 @@ def test_accept_all_runs_trackers_in_order_stores_the_cookie_and_records(shop, p
     assert consent["consentId"] == cookie["id"] and consent["source"] == "banner" and consent["policyVersion"] == 1
     assert all(consent["categories"].values())
     assert page.evaluate("changes") == [consent]
-    assert data_layer(page)[-1] == ["consent", "update", {k: "granted" for k in DEFAULT if k != "security_storage"}]
+    assert data_layer(page)[-1] == ["consent", "update", {k: "granted" for k in DEFAULT}]
+    assert events(page)[-1] == {
+        "event": "cmp_consent_update",
+        "cmp_categories": {"authentication": True, "preferences": True, "analytics": True, "marketing": True},
+    }
 
     (record,) = wait_for_records(cookie["id"])
     assert record.action == "accept_all" and record.source == "banner" and record.language == "en"
@@ -119,7 +133,7 @@ def test_reject_all_keeps_trackers_blocked_and_deletes_their_cookies(shop, page)
     assert record.action == "reject_all"
     assert record.categories == {"authentication": True, "preferences": False, "analytics": False, "marketing": False}
     assert page.evaluate("log") == [] and shop.tracker_hits() == []
-    assert data_layer(page)[-1] == ["consent", "update", {k: "denied" for k in DEFAULT if k != "security_storage"}]
+    assert data_layer(page)[-1] == ["consent", "update", DEFAULT]
 
 
 def test_custom_choice_in_the_preferences_dialog(shop, page):
@@ -168,9 +182,9 @@ def test_reload_applies_the_stored_decision_without_banner_or_network(shop, page
     page.wait_for_function("window.CMP !== undefined")
     wait_until(lambda: len(page.evaluate("log")) == 4)
     assert page.evaluate("log") == ALL
-    expect(page.locator("cmp-banner")).to_have_count(0)
+    expect(banner(page)).to_have_count(0)
     assert api_calls == []
-    assert [entry[:2] for entry in data_layer(page)] == [["consent", "default"], ["consent", "update"]]
+    assert [entry[:2] for entry in data_layer(page)] == [["consent", "default"], REDACT[:2], ["consent", "update"]]
     assert "wait_for_update" not in data_layer(page)[0][2]
     assert page.evaluate("CMP.ready.then((consent) => consent.source)") == "banner"
 
@@ -208,7 +222,7 @@ def test_a_material_policy_change_asks_again(shop, browser, context, page):
     later.add_cookies([c for c in context.cookies(shop.origin) if c["name"] == "cmp_consent"])
     page = open_shop(later.new_page(), shop)
     wait_until(lambda: len(page.evaluate("log")) == 4)
-    expect(page.locator("cmp-banner")).to_have_count(0)  # a minor change does not ask again
+    expect(banner(page)).to_have_count(0)  # a minor change does not ask again
     later.close()
 
     publish_policy(site=shop.site, material=True, summary="new partners")
@@ -230,14 +244,15 @@ def test_global_privacy_control_refuses_marketing_and_says_so(shop, context):
     expect(banner(page)).to_contain_text("Global Privacy Control", use_inner_text=True)
     banner(page).get_by_role("button", name="Accept all").click()
     cookie = wait_for_cookie(context, shop)
-    assert cookie["src"] == "gpc"
+    assert (cookie["src"], cookie["g"]) == ("banner", 1)  # the click's own source, and the signal beside it
     assert cookie["c"] == {"authentication": 1, "preferences": 1, "analytics": 1, "marketing": 0}
     wait_until(lambda: len(page.evaluate("log")) == 3)
     assert "inline-marketing" not in page.evaluate("log")
     assert not {"/ext/ad.html", "/ext/pixel.gif"} & set(shop.tracker_hits())
     assert data_layer(page)[-1][2]["ad_storage"] == "denied"
     (record,) = wait_for_records(cookie["id"])
-    assert record.source == "gpc" and record.categories["marketing"] is False and record.categories["analytics"]
+    assert (record.source, record.gpc) == ("banner", True)
+    assert record.categories["marketing"] is False and record.categories["analytics"]
 
     page.locator("#settings").click()
     marketing = dialog(page).get_by_role("switch", name="Marketing")
@@ -345,12 +360,37 @@ def test_global_privacy_control_overrides_a_stored_marketing_consent_before_anyt
     wait_until(lambda: len(page.evaluate("log")) == 3)
     assert "inline-marketing" not in page.evaluate("log")
     assert not {"/ext/ad.html", "/ext/pixel.gif"} & set(shop.tracker_hits())
-    expect(page.locator("cmp-banner")).to_have_count(0)
-    assert [entry[2].get("ad_storage") for entry in data_layer(page)] == ["denied", "denied", "denied"]
+    expect(banner(page)).to_have_count(0)
+    consent = [entry for entry in data_layer(page) if entry[0] == "consent"]
+    assert [entry[2]["ad_storage"] for entry in consent] == ["denied", "denied", "denied"]
     cookie = wait_for_cookie(context, shop, lambda c: c != stored, what="the cookie rewritten")
     assert cookie["src"] == "gpc" and cookie["c"]["marketing"] == 0 and cookie["c"]["analytics"] == 1
     (record,) = wait_for_records(stored["id"])
-    assert record.source == "gpc" and record.categories["marketing"] is False
+    assert record.source == "gpc" and record.gpc and record.categories["marketing"] is False
+
+
+def test_a_site_may_let_an_explicit_opt_in_override_gpc(shop, context):
+    shop.site.gpc_overridable = True
+    shop.site.save()
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})")
+    page = open_shop(context.new_page(), shop)
+    banner(page).get_by_role("button", name="Accept all").click()
+    cookie = wait_for_cookie(context, shop)
+    assert cookie["c"]["marketing"] == 0  # accepting all is no explicit choice of marketing
+
+    page.locator("#settings").click()
+    marketing = dialog(page).get_by_role("switch", name="Marketing")
+    expect(marketing).to_be_enabled()
+    marketing.click()
+    dialog(page).get_by_role("button", name="Save choices").click()
+    cookie = wait_for_cookie(context, shop, lambda c: c["c"]["marketing"] == 1, what="marketing chosen")
+    record = wait_for_records(cookie["id"], count=2)[1]
+    assert (record.source, record.gpc, record.categories["marketing"]) == ("preferences", True, True)
+
+    page.reload()  # a choice made despite the signal is not overridden at the next page
+    page.wait_for_function("window.CMP !== undefined")
+    wait_until(lambda: "inline-marketing" in page.evaluate("log"))
+    assert len(wait_for_records(cookie["id"], count=2)) == 2
 
 
 def test_a_sandboxed_page_without_cookies_still_gets_a_working_banner(shop, page):
