@@ -104,19 +104,6 @@ def timed_rollup() -> tuple[float, int]:
     return seconds, RollupMark.objects.get().last_record_id
 
 
-def sign_in_staff(client, user):
-    """Signed in and verified with a second factor, as the admin requires of staff."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client.force_login(user)
-    device = TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
-
-
 def dashboard_times(client, site_id: int) -> dict[str, float]:
     """Median milliseconds of 5 requests for each page, after one warm-up request."""
     from django.utils import timezone
@@ -171,6 +158,7 @@ def main() -> None:
 
     from consent.models import ConsentRecord, DailyConsentStat
     from consent.services.sites import create_site, publish_policy
+    from tests.staff import sign_in_staff
 
     sites = []
     for name in ("Shop", "Magazine", "Travel"):
@@ -178,7 +166,7 @@ def main() -> None:
         publish_policy(site=site, material=False)
         publish_policy(site=site, material=True)
         sites.append(site.pk)
-    client = sign_in_staff(Client(), User.objects.create_user("bench", is_staff=True, is_superuser=True))
+    client = sign_in_staff(Client(), User.objects.create_user("bench", is_staff=True, is_superuser=True), "bench")
 
     results = []
     loaded = 0

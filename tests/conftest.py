@@ -3,6 +3,7 @@ from django.core.cache import cache
 
 from consent.api.throttles import _local_counts
 from tests.factories import make_api_key, make_site
+from tests.staff import sign_in_staff  # noqa: F401  (tests import it from here)
 
 
 @pytest.fixture(autouse=True)
@@ -30,19 +31,6 @@ def site(db):
 @pytest.fixture
 def api_key(site):
     return make_api_key(site)
-
-
-def sign_in_staff(client, user):
-    """As the admin requires of staff: signed in, and verified with a second factor."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client.force_login(user)
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 @pytest.fixture

@@ -31,6 +31,16 @@ RECENT_CHANGES = 10
 _public_url: ContextVar[str] = ContextVar("public_url", default="https://CMP_HOST")
 
 
+def _copyable(element_id: str, text: str) -> str:
+    """Text to paste elsewhere, with a Copy button (static/consent/admin/copy.js)."""
+    return format_html(
+        '<code id="{}">{}</code> <button type="button" class="button" data-copy="#{}">Copy</button>',
+        element_id,
+        text,
+        element_id,
+    )
+
+
 def _form_changes(form) -> dict[str, list]:
     return field_changes(form.initial, form.cleaned_data, form.changed_data)
 
@@ -136,20 +146,13 @@ class SiteAdmin(SiteScopedAdmin):
     def embed_tag(self, site):
         if not site.pk:
             return "Save the site first."
-        return format_html(
-            '<code id="embed-tag">{}</code> <button type="button" class="button" data-copy="#embed-tag">Copy</button>',
-            embed_tag(_public_url.get(), site.key),
-        )
+        return _copyable("embed-tag", embed_tag(_public_url.get(), site.key))
 
     @admin.display(description="Consent Mode stub (first in <head>, before Google's tags)")
     def consent_mode_tag(self, site):
         if not site.pk:
             return "Save the site first."
-        return format_html(
-            '<code id="consent-mode-tag">{}</code> <button type="button" class="button" data-copy="#consent-mode-tag">'
-            "Copy</button>",
-            consent_mode_tag(_public_url.get(), site.key),
-        )
+        return _copyable("consent-mode-tag", consent_mode_tag(_public_url.get(), site.key))
 
     @admin.display(description="Dashboard")
     def dashboard_link(self, site):
