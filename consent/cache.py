@@ -343,6 +343,13 @@ def _delete_pending() -> None:
         time.sleep(epoch_seconds() + 0.05)
 
 
+def forget_all() -> None:
+    """Every entry stored so far becomes a miss in every process, within CMP_CACHE_EPOCH_SECONDS
+    (`manage.py forgetcache`): after an upgrade that changed FORMAT, once no process of the old
+    release is left, since each release clears only the entries of its own format."""
+    _move_epoch_on()
+
+
 def _move_epoch_on() -> None:
     """What Redis holds may now be older than the database: make every process ignore it."""
     from consent.models import CacheEpoch

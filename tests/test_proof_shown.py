@@ -7,6 +7,7 @@ from django.db import connection
 
 from consent.models import ConsentRecord, ShownConfiguration
 from consent.services.proof import shown_digest, verify_site
+from consent.services.sites import publish_policy
 from tests.factories import make_site
 
 
@@ -48,14 +49,16 @@ def test_a_decision_names_the_wording_it_was_given_under_and_keeps_it_after_the_
 
 
 def test_a_wording_the_site_never_showed_is_refused_and_nothing_is_recorded(api):
+    shown = config(api)["shown"]["en"]  # of policy version 1
+    publish_policy(site=api.site, summary="Typo fixed")  # version 2, a valid version to decide under
     other = make_site(name="Other", origins=("https://other.example",))
     other_config = api.http.get(f"{api.root}/api/v1/sites/{other.key}/config").json()
-    shown = config(api)["shown"]["en"]
     cases = {
         "unknown": ({"shown": "0" * 64}, "shown"),
         "another site's": ({"shown": other_config["shown"]["en"]}, "shown"),
         "not a digest": ({"shown": "en"}, "shown"),
         "another language's": ({"shown": shown, "language": "de"}, "language"),
+        "another policy version's": ({"shown": shown, "policy_version": 2}, "policy_version"),
     }
     for body, field in cases.values():
         response = api.post("/consents", json={"action": "accept_all", "policy_version": 1, **body})

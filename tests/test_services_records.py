@@ -86,8 +86,16 @@ def test_a_site_may_let_an_explicit_opt_in_override_gpc(site, django_capture_on_
         site.gpc_overridable = True
         site.save()
     snapshot = site_snapshot(site.key)
-    chosen = record_decision(site=snapshot, action="custom", choices={"marketing": True}, policy_version=1, gpc=True)
+    marketing = {"marketing": True}
+    chosen = record_decision(
+        site=snapshot, action="custom", choices=marketing, source="preferences", policy_version=1, gpc=True
+    )
     assert chosen.categories["marketing"] is True and chosen.gpc
+    # A page script calling CMP.setConsent is no visitor's choice.
+    scripted = record_decision(
+        site=snapshot, action="custom", choices=marketing, source="api", policy_version=1, gpc=True
+    )
+    assert scripted.categories["marketing"] is False
     # "Accept all" is no explicit choice of marketing, and the widget's own GPC re-record never is.
     accepted = record_decision(site=snapshot, action="accept_all", policy_version=1, gpc=True)
     assert accepted.categories["marketing"] is False

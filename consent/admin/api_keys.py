@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from consent.admin.access import SiteScopedAdmin
+from consent.admin.access import SiteFilter, SiteScopedAdmin
 from consent.models import ApiKey, SiteRole
 from consent.services.sites import create_api_key, revoke_api_key
 
@@ -11,7 +11,7 @@ from consent.services.sites import create_api_key, revoke_api_key
 class ApiKeyAdmin(SiteScopedAdmin):
     view_role = change_role = SiteRole.INTEGRATIONS
     list_display = ["name", "site", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["site"]
+    list_filter = [("site", SiteFilter)]
     fields = ["site", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from consent.admin.access import ReadOnlyAdmin
+from consent.admin.access import ReadOnlyAdmin, SiteFilter
 from consent.models import ConfigChange
 
 
@@ -12,7 +12,7 @@ class ConfigChangeAdmin(ReadOnlyAdmin):
     """The audit trail of configuration changes, newest first."""
 
     list_display = ["at", "site_name", "username", "action", "target", "changed_fields"]
-    list_filter = ["site", "action"]
+    list_filter = [("site", SiteFilter), "action"]
     search_fields = ["site_name", "username", "target"]
     date_hierarchy = "at"
     fields = ["at", "site", "site_name", "username", "action", "target", "diff"]

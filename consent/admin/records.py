@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from consent.admin.access import ReadOnlyAdmin
+from consent.admin.access import ReadOnlyAdmin, SiteFilter
 from consent.models import ConsentRecord, ConsentState, ErasureMarker, ShownConfiguration, SiteRole
 
 
@@ -15,7 +15,7 @@ from consent.models import ConsentRecord, ConsentState, ErasureMarker, ShownConf
 class ConsentRecordAdmin(ReadOnlyAdmin):
     view_role = SiteRole.INTEGRATIONS
     list_display = ["created_at", "site", "consent_id", "action", "source", "gpc", "policy_version", "language"]
-    list_filter = ["site", "action", "source", "gpc", "policy_version"]
+    list_filter = [("site", SiteFilter), "action", "source", "gpc", "policy_version"]
     search_fields = ["=consent_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -37,7 +37,7 @@ class ShownConfigurationAdmin(ReadOnlyAdmin):
 
     view_role = SiteRole.INTEGRATIONS
     list_display = ["first_served_at", "site", "language", "policy_version", "digest"]
-    list_filter = ["site"]
+    list_filter = [("site", SiteFilter)]
     search_fields = ["=digest"]
     fields = ["site", "digest", "first_served_at", "wording"]
     readonly_fields = ["wording"]
@@ -59,7 +59,7 @@ class ShownConfigurationAdmin(ReadOnlyAdmin):
 class ConsentStateAdmin(ReadOnlyAdmin):
     view_role = SiteRole.INTEGRATIONS
     list_display = ["consent_id", "site", "action", "policy_version", "decided_at", "record_count"]
-    list_filter = ["site", "action"]
+    list_filter = [("site", SiteFilter), "action"]
     search_fields = ["=consent_id"]
     show_full_result_count = False
 
@@ -68,4 +68,4 @@ class ConsentStateAdmin(ReadOnlyAdmin):
 class ErasureMarkerAdmin(ReadOnlyAdmin):
     view_role = SiteRole.INTEGRATIONS
     list_display = ["erased_at", "site", "reason", "record_count"]
-    list_filter = ["site", "reason"]
+    list_filter = [("site", SiteFilter), "reason"]

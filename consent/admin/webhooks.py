@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.html import format_html
 
-from consent.admin.access import SiteScopedAdmin
+from consent.admin.access import SiteFilter, SiteScopedAdmin
 from consent.models import SiteRole, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from consent.services.audit import field_changes, record_change
 from consent.services.webhooks import check_endpoint_url, endpoint_secret, redeliver, rotate_secret
@@ -35,7 +35,7 @@ class WebhookEndpointAdmin(SiteScopedAdmin):
     view_role = change_role = SiteRole.INTEGRATIONS
     form = WebhookEndpointForm
     list_display = ["url", "site", "active", "categories", "events", "created_at"]
-    list_filter = ["active", "site"]
+    list_filter = ["active", ("site", SiteFilter)]
     search_fields = ["url", "description"]
     fields = ["site", "url", "description", "categories", "events", "active", "created_at"]
     readonly_fields = ["created_at"]
@@ -89,7 +89,7 @@ class WebhookDeliveryAdmin(SiteScopedAdmin):
     """The delivery log: every event, its attempts and failures."""
 
     list_display = ["event_id", "event_type", "endpoint", "status", "attempts", "next_attempt_at", "last_error"]
-    list_filter = ["status", "endpoint__site"]
+    list_filter = ["status", ("endpoint__site", SiteFilter)]
     search_fields = ["event_id"]
     readonly_fields = [
         "endpoint", "event_id", "payload", "status", "attempts", "next_attempt_at", "last_error", "created_at",

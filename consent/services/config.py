@@ -95,7 +95,11 @@ def shown_content(config: dict, language: str) -> dict:
         "site": config["site"],
         "language": language,
         "policy": config["policy"],
-        "categories": [{"key": c["key"], "required": c["required"]} for c in config["categories"]],
+        # The cookie names are shown in the preferences (their provider, purpose and duration come
+        # from GET .../cookies and are not part of this proof).
+        "categories": [
+            {"key": c["key"], "required": c["required"], "cookies": c["cookies"]} for c in config["categories"]
+        ],
         "texts": config["texts"][language],
         **{key: config[key] for key in ("controller", "recipients") if key in config},
     }
@@ -106,23 +110,34 @@ def keep_shown(site: Site, config: dict) -> dict[str, str]:
     widget to send back with the decision."""
     contents = {lang: shown_content(config, lang) for lang in config["texts"]}
     digests = {lang: shown_digest(content) for lang, content in contents.items()}
+    # Read before writing: without a shared cache this runs on every request, and a wording is
+    # kept once.
+    kept = set(
+        ShownConfiguration.objects.filter(site=site, digest__in=digests.values()).values_list("digest", flat=True)
+    )
     ShownConfiguration.objects.bulk_create(
-        [ShownConfiguration(site=site, digest=digests[lang], content=content) for lang, content in contents.items()],
+        [
+            ShownConfiguration(site=site, digest=digests[lang], content=content)
+            for lang, content in contents.items()
+            if digests[lang] not in kept
+        ],
         ignore_conflicts=True,
     )
     return digests
 
 
-def shown_language(site_id: int, site_key: str, digest: str) -> str | None:
-    """The language of a configuration this site showed, or None if it never showed it. The
-    current banner answers from the cache; a page loaded before a change, from the database."""
-    for lang, current in banner_config(site_key)["shown"].items():
+def shown_in(site_id: int, site_key: str, digest: str) -> tuple[str, int] | None:
+    """The language and policy version of a configuration this site showed, or None if it never
+    showed it. The current banner answers from the cache; a page loaded before a change, from the
+    database."""
+    config = banner_config(site_key)
+    for lang, current in config["shown"].items():
         if current == digest:
-            return lang
+            return lang, config["policy"]["version"]
     content = (
         ShownConfiguration.objects.filter(site_id=site_id, digest=digest).values_list("content", flat=True).first()
     )
-    return content["language"] if content else None
+    return (content["language"], content["policy"]["version"]) if content else None
 
 
 def with_draft(config: dict, draft: object) -> dict:
@@ -144,5 +159,6 @@ def with_draft(config: dict, draft: object) -> dict:
     for lang, banner in edits.items() if isinstance(edits, dict) else ():
         for key, text in banner.items() if lang in texts and isinstance(banner, dict) else ():
             if key in texts[lang] and key != "categories" and isinstance(text, str):
-                texts[lang][key] = text[:1000] or BANNER_TEXTS.get(lang, BANNER_TEXTS["en"]).get(key, "")
+                text = text[:1000].encode("utf-8", "ignore").decode()  # no lone surrogates
+                texts[lang][key] = text or BANNER_TEXTS.get(lang, BANNER_TEXTS["en"]).get(key, "")
     return {**config, "theme": theme, "texts": texts}

@@ -107,7 +107,8 @@ def describe_pattern(pattern: str) -> dict[str, str]:
     """What the database says of a site's cookie pattern, for the preferences dialog: its own
     entry, or for a family of names (`_hj*`) the provider its entries share; empty if unknown."""
     entries = [c for c in known_cookies() if c.pattern == pattern]
-    if not entries and pattern.endswith("*"):
+    # A family (`_hj*`) names its provider; a broad pattern (`*`, `_*`) names nobody's.
+    if not entries and pattern.endswith("*") and len(pattern.rstrip("*")) >= 3:
         family = Counter(c.provider for c in known_cookies() if c.pattern.startswith(pattern[:-1]))
         return {"provider": family.most_common(1)[0][0], "purpose": "", "duration": ""} if family else {}
     if not entries:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from consent import cache
 from consent.models import REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
-from consent.services.config import shown_language
+from consent.services.config import shown_in
 from consent.services.errors import InvalidDecision
 from consent.services.proof import GENESIS, record_hash
 from consent.services.sites import SiteSnapshot
@@ -93,11 +93,12 @@ def record_decision(
             field="policy_version",
         )
     if shown:
-        language = _shown_in(site, shown, language)
+        language = _shown_in(site, shown, language, policy_version)
     categories = decided_categories(site, action, choices or {})
     # Global Privacy Control refuses marketing (a sale or share of data), unless the site lets a
-    # visitor's own explicit choice outweigh it and this is one.
-    explicit = action == Action.CUSTOM and source != Source.GPC and site.gpc_overridable
+    # visitor's own explicit choice outweigh it and this is one: made in the preferences (a page
+    # script calling CMP.setConsent is no visitor's choice).
+    explicit = action == Action.CUSTOM and source == Source.PREFERENCES and site.gpc_overridable
     if gpc and categories.get("marketing") and not explicit:
         categories["marketing"] = False
     record = ConsentRecord(
@@ -130,14 +131,21 @@ def record_decision(
     return record
 
 
-def _shown_in(site: SiteSnapshot, shown: str, language: str) -> str:
-    """The language of the shown configuration, which the decision's must match."""
-    in_language = shown_language(site.id, site.key, shown)
-    if in_language is None:
+def _shown_in(site: SiteSnapshot, shown: str, language: str, policy_version: int) -> str:
+    """The language of the shown configuration, whose language and policy version the decision's
+    must match."""
+    found = shown_in(site.id, site.key, shown)
+    if found is None:
         raise InvalidDecision(f"This site never showed the configuration {shown[:12]}...", field="shown")
+    in_language, under_version = found
     if language and language[:16] != in_language:
         raise InvalidDecision(
             f"The configuration shown was in {in_language!r}, the decision says {language!r}.", field="language"
+        )
+    if policy_version != under_version:
+        raise InvalidDecision(
+            f"The configuration shown was of policy version {under_version}, the decision says {policy_version}.",
+            field="policy_version",
         )
     return in_language
 

@@ -176,7 +176,7 @@ def preview_script(request, site_key):
         config = {**banner_config(site_key), "api": api_base(request), "preview": True}
     except UnknownSite as exc:
         raise Http404(exc.message) from None
-    with contextlib.suppress(ValueError):  # a malformed draft previews the saved settings
+    with contextlib.suppress(ValueError, RecursionError):  # a malformed draft previews the saved settings
         config = with_draft(config, json.loads(request.GET.get("draft", "null")))
     response = HttpResponse(widget_source(config), content_type="application/javascript; charset=utf-8")
     response["Cache-Control"] = "no-store"

@@ -74,6 +74,8 @@ export function honourGpc() {
 export function signalDecision() {
   consentDefault(!decision, config.consentMode);
   if (decision) consentUpdate(decision.c, true);
+  // The stub (cached apart) may have told Google of a decision this widget finds outdated.
+  else if (window.cmpConsentSaid) consentUpdate({});
 }
 
 /**
@@ -87,8 +89,9 @@ export function decide(action, source, choices = {}) {
   for (const { key } of config.categories)
     c[key] = +(isRequired(key) || action === 'accept_all' || (action === 'custom' && choices[key] === true));
   // Global Privacy Control refuses marketing (a sale or share of data), unless the site lets an
-  // explicit choice outweigh it and this is one. The decision keeps its own source either way.
-  const explicit = config.gpcOverride && action === 'custom' && source !== 'gpc';
+  // explicit choice outweigh it and this is one, made in the preferences (a page script calling
+  // CMP.setConsent is no visitor's choice). The decision keeps its own source either way.
+  const explicit = config.gpcOverride && action === 'custom' && source === 'preferences';
   if (gpc() && c.marketing && !explicit) {
     c.marketing = 0;
     if (action === 'accept_all') action = 'custom';
@@ -128,9 +131,9 @@ function record(action) {
     policy_version: decision.pv,
     source: decision.src,
     gpc: gpc(),
-    // What the visitor was shown, in the language it was shown in.
+    // What the visitor was shown, in the language it was shown in: only for a choice made on it.
     language,
-    shown: config.shown?.[language],
+    ...(['banner', 'preferences'].includes(decision.src) && { shown: config.shown?.[language] }),
     url: location.origin + location.pathname, // no query string or fragment: they may carry personal data
   };
 }

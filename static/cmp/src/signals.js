@@ -39,8 +39,12 @@ function states(categories) {
 export function consentDefault(waiting, mode = {}) {
   if (window.cmpConsentDefault) return; // the stub told Google already: one default, first
   window.cmpConsentDefault = 1;
+  // Under Global Privacy Control no region's default grants marketing (a sale or share of data).
   for (const { region, granted } of mode.regions || [])
-    gtag('consent', 'default', { ...states(Object.fromEntries(granted.map((key) => [key, 1]))), region });
+    gtag('consent', 'default', {
+      ...states(Object.fromEntries(granted.filter((key) => !(gpc() && key === 'marketing')).map((key) => [key, 1]))),
+      region,
+    });
   gtag('consent', 'default', { ...states({}), ...(waiting && { wait_for_update: 500 }) });
   if (mode.redact) gtag('set', 'ads_data_redaction', true);
   if (mode.passthrough) gtag('set', 'url_passthrough', true);
