@@ -75,3 +75,21 @@ def test_only_the_banner_role_may_edit_the_site(client, sites, role, editable):
     given(client, mine, role)
     page = client.get(f"/admin/consent/site/{mine.pk}/change/").content.decode()
     assert ('name="_save"' in page) is editable
+
+
+def test_the_site_filter_lists_only_the_users_sites(client, db):
+    from django.contrib.auth.models import User
+
+    from consent.models import SiteAccess, SiteRole
+    from tests.conftest import sign_in_staff
+    from tests.factories import make_site
+
+    mine = [make_site(name="Mine"), make_site(name="Mine too", origins=("https://too.example",))]
+    make_site(name="Secret client", origins=("https://secret.example",))
+    user = User.objects.create_user("agency", password="pw-123456789", is_staff=True)
+    for site in mine:  # two, so that the filter shows (one choice is no filter)
+        SiteAccess.objects.create(user=user, site=site, role=SiteRole.INTEGRATIONS)
+    sign_in_staff(client, user)
+    for path in ("consentrecord", "configchange", "apikey", "shownconfiguration"):
+        page = client.get(f"/admin/consent/{path}/").content.decode()
+        assert "Mine too" in page and "Secret client" not in page, path

@@ -135,3 +135,12 @@ def test_every_command_that_changes_a_site_leaves_an_audit_entry(db):
         ("manage.py createapikey", "created"),
         ("manage.py publishpolicy", "published"),
     ]
+
+
+@pytest.mark.django_db
+def test_forgetcache_moves_the_cache_epoch_on():
+    from consent.models import CacheEpoch
+
+    before = CacheEpoch.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+    assert "now a miss" in run("forgetcache")
+    assert CacheEpoch.objects.get(pk=1).value == before + 1
