@@ -1,5 +1,5 @@
 """What the visitor reads, and the proof of it: the language the UI speaks (and says it speaks),
-the policy line, and the digest of what was shown, sent with every decision."""
+the policy line, and the digest of what was shown, sent with a choice made on the banner."""
 
 import json
 import re
@@ -8,13 +8,14 @@ import pytest
 from playwright.sync_api import expect
 
 from consent.services.config import banner_config
+from consent.services.defaults import BANNER_TEXTS
 from tests.browser.conftest import banner, eventually, open_shop, wait_for_cookie, wait_for_records
 from tests.factories import make_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_every_decision_carries_the_digest_of_what_was_shown_in_its_language(shop, page):
+def test_a_choice_on_the_banner_carries_the_digest_of_what_was_shown_in_its_language(shop, page):
     shop.lang = "de"
     sent = []
     page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/consents") else None)
@@ -24,10 +25,11 @@ def test_every_decision_carries_the_digest_of_what_was_shown_in_its_language(sho
     consent_id = wait_for_cookie(page.context, shop)["id"]
     shown = banner_config(shop.site.key)["shown"]
     assert shown["de"] != shown["en"]
-    for record in wait_for_records(consent_id, count=2):
-        assert (record.language, record.shown) == ("de", shown["de"])
+    clicked, scripted = wait_for_records(consent_id, count=2)
+    assert (clicked.language, clicked.shown) == ("de", shown["de"])
+    assert (scripted.language, scripted.shown) == ("de", "")  # a page script's decision followed no banner
     eventually(lambda: sent, lambda bodies: len(bodies) == 2, what="both requests seen", page=page)
-    assert [(body["language"], body["shown"]) for body in sent] == [("de", shown["de"])] * 2
+    assert [(body["language"], body.get("shown")) for body in sent] == [("de", shown["de"]), ("de", None)]
 
 
 def test_the_ui_says_which_language_it_speaks_even_when_the_page_speaks_another(shop, page):
@@ -47,7 +49,7 @@ def test_norwegian_bokmal_and_nynorsk_read_the_sites_norwegian(shop, page, tag):
     norwegian = banner(page, title="Ditt personvern")
     expect(norwegian).to_be_visible()
     expect(page.locator("cmp-banner")).to_have_attribute("lang", "no")
-    page.evaluate("CMP.rejectAll()")
+    norwegian.get_by_role("button", name=BANNER_TEXTS["no"]["rejectAll"]).click()
     (record,) = wait_for_records(wait_for_cookie(page.context, shop)["id"])
     assert (record.language, record.shown) == ("no", banner_config(site.key)["shown"]["no"])
 
