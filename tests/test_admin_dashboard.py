@@ -12,17 +12,15 @@ from django.utils import timezone
 from consent.models import StatView
 from consent.services.rollup import record_impression, rollup
 from consent.services.sites import site_snapshot
-from tests.conftest import sign_in_staff
 from tests.factories import decide
 
 URL = "/admin/consent/site/dashboard/"
 
 
 @pytest.fixture
-def staff(client, db):
-    user = User.objects.create_superuser("marketer", password="pw-123456789")
-    sign_in_staff(client, user)
-    return client
+def staff(operator):
+    """A marketer's view of the dashboard: a signed-in superuser (tests/conftest.py)."""
+    return operator
 
 
 @pytest.fixture
