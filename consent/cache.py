@@ -197,6 +197,10 @@ def run_script(source: str, keys: Sequence[str], args: Sequence) -> object:
 def _failed(error: Exception) -> None:
     _process.paused_until = time.monotonic() + PAUSE_SECONDS
     _process.epoch_read_at = float("-inf")  # another process may have moved it meanwhile
+    # The pool's other connections died with this one: dropped now, so that after the pause every
+    # call opens a fresh one, instead of failing once more on a dead socket and logging a second outage.
+    with contextlib.suppress(Exception):
+        _process.client.connection_pool.disconnect()
     if not _process.outage:
         _process.outage = True
         logger.warning("Redis is unreachable (%s): answering from the database until it is back.", error)
