@@ -227,11 +227,13 @@ def test_a_redis_outage_never_brings_back_what_was_changed_during_it(proxied_ser
     assert allowed_answers(after) == []
     assert {r.status_code for r in revoked} == {401}
 
-    # The outage was logged once per worker when it began and once when it ended, no tracebacks.
+    # The outage was logged by each worker when it began and when it ended, not per request (the
+    # workers answered hundreds meanwhile), and with no traceback. On a busy machine a worker may
+    # time out one more call (0.2 s) as Redis comes back: a second short outage, logged as such.
     log = server.log.read_text()[len(log_before) :]
     assert "Traceback" not in log
-    assert 1 <= len(re.findall("Redis is unreachable", log)) <= WORKERS
-    assert len(re.findall("Redis is back", log)) <= WORKERS
+    assert 1 <= len(re.findall("Redis is unreachable", log)) <= 2 * WORKERS
+    assert len(re.findall("Redis is back", log)) <= 2 * WORKERS
 
 
 @pytest.fixture(scope="module")
