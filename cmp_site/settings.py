@@ -231,6 +231,13 @@ CMP_MAX_BODY_BYTES = int(os.environ.get("CMP_MAX_BODY_BYTES", str(16 * 1024)))
 CMP_TRUSTED_PROXY_COUNT = int(os.environ.get("CMP_TRUSTED_PROXY_COUNT", "0"))
 # Header a CDN sets with the visitor's country (e.g. HTTP_CF_IPCOUNTRY); empty: none.
 CMP_COUNTRY_HEADER = os.environ.get("CMP_COUNTRY_HEADER", "")
+# Header it sets with the visitor's subdivision, CA or US-CA (e.g. HTTP_CF_REGION_CODE); with the
+# country it picks the regime of a US state (consent.services.regimes). Empty: none.
+CMP_REGION_HEADER = os.environ.get("CMP_REGION_HEADER", "")
+# Whether the CDN in front keys its cache on those headers (docs/operations.md, "Regions behind a
+# CDN"). Off: a widget script whose regime depends on the region is marked private, so that no
+# shared cache hands one region's regime to another.
+CMP_CDN_VARIES_BY_REGION = env_bool("CMP_CDN_VARIES_BY_REGION")
 # How stale this process's view of the cache epoch may be (consent.cache): each process re-reads
 # it that often, and a change whose invalidation missed Redis waits that long before it answers.
 CMP_CACHE_EPOCH_SECONDS = float(os.environ.get("CMP_CACHE_EPOCH_SECONDS", "0.25"))

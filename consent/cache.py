@@ -59,7 +59,7 @@ logger = logging.getLogger("consent.cache")
 
 TTL_SECONDS = 3600
 # The shape of the cached values: a new release that changes one moves this on.
-FORMAT = 4
+FORMAT = 5
 # A lease outlives any database read that a reader makes between taking it and storing its value;
 # if the reader dies, others read the database until it expires.
 LEASE_MILLISECONDS = 10_000

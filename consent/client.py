@@ -43,16 +43,19 @@ class ConsentClient:
         self.timeout = timeout
         self.cache_seconds = cache_seconds
         self.max_cached = max_cached
-        self._cache: OrderedDict[tuple[str, str], tuple[float, bool]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str], tuple[float, bool]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def allowed(self, consent_id, category: str) -> bool:
+    def allowed(self, consent_id, category: str, *, region: str = "") -> bool:
         """True only when the CMP says so now; False on a refusal, a timeout, an error or a bad
         answer. Refusals are kept for `cache_seconds`; grants and failures are not: every "yes" is
-        the server's answer of this moment, so a withdrawal is obeyed at once."""
+        the server's answer of this moment, so a withdrawal is obeyed at once.
+
+        `region` (US-CA, DE), where your service knows the visitor's, answers a visitor who never
+        decided by their region's regime: under an opt-out regime, allowed until they opt out."""
         if category == REQUIRED_CATEGORY:
             return True
-        key = (str(consent_id), category)
+        key = (str(consent_id), category, region)
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
@@ -80,8 +83,10 @@ class ConsentClient:
                 for key in [k for k in self._cache if k[0] == str(consent_id)]:
                     del self._cache[key]
 
-    def _ask(self, consent_id: str, category: str) -> bool | None:
+    def _ask(self, consent_id: str, category: str, region: str) -> bool | None:
         path = f"/consents/{urllib.parse.quote(consent_id, safe='')}/categories/{urllib.parse.quote(category, safe='')}"
+        if region:
+            path += "?" + urllib.parse.urlencode({"region": region})
         request = urllib.request.Request(  # noqa: S310 (the operator's own https/http base URL)
             self.base + path, headers={"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
         )

@@ -24,6 +24,38 @@ REGION_CODE = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a colour like #1a56db (# and six hex digits).")
 
 
+class Regime(models.TextChoices):
+    """The rules a visitor's region puts them under (consent.services.regimes)."""
+
+    OPT_IN = "opt_in", "Opt-in: ask first (GDPR)"
+    OPT_OUT = "opt_out", "Opt-out: allowed until the visitor opts out (US state laws)"
+    NOTICE = "notice", "Notice only"
+
+
+# Where GDPR-style opt-in applies: the EU and EEA, the United Kingdom and Switzerland.
+OPT_IN_COUNTRIES = [
+    *("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"),  # EU
+    *("IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"),
+    *("IS", "LI", "NO"),  # EEA
+    *("GB", "CH"),
+]
+# US states whose comprehensive privacy laws give a right to opt out of the sale or sharing of
+# personal data and of targeted advertising, in force or enacted by 2026.
+OPT_OUT_STATES = [
+    *("US-CA", "US-CO", "US-CT", "US-DE", "US-IA", "US-IN", "US-KY", "US-MD", "US-MN", "US-MT"),
+    *("US-NE", "US-NH", "US-NJ", "US-OR", "US-RI", "US-TN", "US-TX", "US-UT", "US-VA"),
+]
+
+
+def default_regimes() -> list[dict]:
+    """A new site's rules: opt-in in Europe, opt-out in the US states with privacy laws, and the
+    site's default regime (opt-in) everywhere else."""
+    return [
+        {"region": list(OPT_IN_COUNTRIES), "regime": Regime.OPT_IN.value},
+        {"region": list(OPT_OUT_STATES), "regime": Regime.OPT_OUT.value},
+    ]
+
+
 def validate_origin(value: str) -> None:
     """An origin is a scheme and a host (and a port), nothing more: https://shop.example."""
     parts = urlsplit(value)
@@ -118,6 +150,26 @@ class Site(models.Model):
         help_text="Categories granted by default in some regions, before any decision (ISO 3166 codes, e.g. "
         '[{"region": ["US-CA"], "granted": ["analytics", "marketing"]}]). Everywhere else everything is denied.',
     )
+    regimes = models.JSONField(
+        "regimes by region",
+        default=default_regimes,
+        # Sites from before regimes, and any a previous release creates during an upgrade, keep the
+        # opt-in banner everywhere, as they had it.
+        db_default=[],
+        blank=True,
+        help_text="Which regime applies where (ISO 3166 countries or subdivisions): opt_in, opt_out or notice, "
+        'e.g. [{"region": ["US-CA"], "regime": "opt_out"}]. A subdivision\'s rule wins over its country\'s. '
+        "Needs the visitor's region from your CDN (CMP_COUNTRY_HEADER, CMP_REGION_HEADER).",
+    )
+    default_regime = models.CharField(
+        "regime elsewhere",
+        max_length=8,
+        choices=Regime.choices,
+        default=Regime.OPT_IN,
+        db_default="opt_in",
+        help_text="For a known region no rule names. A visitor whose region is unknown gets the strictest "
+        "regime the site uses.",
+    )
     reload_on_withdrawal = models.BooleanField(
         default=False,
         help_text="Reload the page when a visitor withdraws a category, so that scripts already running stop.",
@@ -133,6 +185,7 @@ class Site(models.Model):
 
     def clean(self):
         self.clean_consent_mode_regions()
+        self.clean_regimes()
         if self.default_language not in self.language_list():
             raise ValidationError({"default_language": "The default language must be one of the site's languages."})
 
@@ -156,6 +209,30 @@ class Site(models.Model):
                     "and categories among preferences, analytics, marketing."
                 }
             )
+
+    def clean_regimes(self):
+        rules = self.regimes
+        valid = isinstance(rules, list) and all(
+            isinstance(rule, dict)
+            and set(rule) == {"region", "regime"}
+            and rule["regime"] in Regime.values
+            and isinstance(rule["region"], list)
+            and rule["region"]
+            and all(isinstance(code, str) and REGION_CODE.match(code) for code in rule["region"])
+            for rule in rules
+        )
+        if not valid:
+            example = '[{"region": ["US-CA", "US-CO"], "regime": "opt_out"}]'
+            raise ValidationError(
+                {
+                    "regimes": f"Give a list like {example}: ISO 3166 country or subdivision codes, "
+                    f"and one of {', '.join(Regime.values)}."
+                }
+            )
+        codes = [code for rule in rules for code in rule["region"]]
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        if twice:
+            raise ValidationError({"regimes": f"Each region has one regime: {', '.join(twice)} appear twice."})
 
     def language_list(self) -> list[str]:
         return [code.strip().lower() for code in self.languages.split(",") if code.strip()]
@@ -290,6 +367,10 @@ class ConsentRecord(models.Model):
     # Whether the browser sent Global Privacy Control with the decision. Part of the hash when set.
     # (Before this field, such records said so by their source, "gpc".)
     gpc = models.BooleanField("GPC", default=False, db_default=False)
+    # The regime the visitor decided under, and their region (US-CA, DE) as the operator's CDN told
+    # it (consent.services.regimes). Part of the hash when not opt_in / when known.
+    regime = models.CharField(max_length=8, choices=Regime.choices, default=Regime.OPT_IN, db_default="opt_in")
+    region = models.CharField(max_length=6, blank=True, default="", db_default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 
@@ -350,6 +431,8 @@ class ConsentState(models.Model):
     decided_at = models.DateTimeField()
     first_decided_at = models.DateTimeField()
     record_count = models.PositiveIntegerField(default=0)
+    # The regime of the latest decision: under opt_out a category is allowed until refused.
+    regime = models.CharField(max_length=8, choices=Regime.choices, default=Regime.OPT_IN, db_default="opt_in")
     head_hash = models.CharField(max_length=64)
     # SHA-256 of the visitor's token, a secret their browser made with the consent id: changing,
     # erasing or reading this visitor's consent from a browser needs it. Empty for a visitor whose
@@ -583,6 +666,8 @@ class DailyConsentStat(models.Model):
     policy_version = models.PositiveIntegerField()
     language = models.CharField(max_length=16, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    regime = models.CharField(max_length=8, choices=Regime.choices, default=Regime.OPT_IN, db_default="opt_in")
+    region = models.CharField(max_length=6, blank=True, default="", db_default="")
     action = models.CharField(max_length=16, choices=Action.choices)
     count = models.IntegerField(default=0)
     allowed = models.JSONField(default=dict)
@@ -590,7 +675,7 @@ class DailyConsentStat(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["view", "site", "day", "policy_version", "language", "country", "action"],
+                fields=["view", "site", "day", "policy_version", "language", "country", "regime", "region", "action"],
                 name="unique_daily_stat",
             )
         ]
@@ -620,6 +705,8 @@ class PendingRemoval(models.Model):
     policy_version = models.PositiveIntegerField()
     language = models.CharField(max_length=16, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    regime = models.CharField(max_length=8, choices=Regime.choices, default=Regime.OPT_IN, db_default="opt_in")
+    region = models.CharField(max_length=6, blank=True, default="", db_default="")
     action = models.CharField(max_length=16, choices=Action.choices)
     categories = models.JSONField()
 

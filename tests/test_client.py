@@ -24,6 +24,14 @@ def test_it_answers_what_the_check_api_answers(api, client):
     assert client.allowed(uuid.uuid4(), "authentication") is True
 
 
+def test_with_the_visitors_region_it_answers_by_their_regime(api, client):
+    nobody = uuid.uuid4()
+    assert client.allowed(nobody, "marketing", region="US-CA") is True  # opt-out: allowed until opted out
+    assert client.allowed(nobody, "marketing", region="DE") is False  # opt-in: asked first
+    assert client.allowed(nobody, "marketing") is False  # unknown: the strictest
+    assert client.allowed(nobody, "marketing", region="US-CA") is True  # a refusal kept for DE is DE's alone
+
+
 def test_a_withdrawal_is_obeyed_at_once_by_the_same_client(api, client):
     visitor = api.decide(categories={"marketing": True})["consent_id"]
     assert client.allowed(visitor, "marketing") is True

@@ -4,12 +4,34 @@ and validation that says what to do."""
 from django import forms
 from django.core.exceptions import ValidationError
 
-from consent.models import Category, Site
+from consent.models import REGION_CODE, Category, Regime, Site
 from consent.services.colours import contrast_ratio
 from consent.services.defaults import BANNER_TEXTS
 
 # The banner texts a marketer edits most, as plain fields per language; the rest stay in JSON.
 BANNER_FIELDS = {"title": "Banner title", "description": "Banner text", "acceptAll": "Accept button"}
+
+# Site.regimes, as one list of region codes per regime.
+REGIME_FIELDS = {f"{regime}_regions": regime for regime in Regime.values}
+
+
+class RegionsField(forms.CharField):
+    """ISO 3166 codes (DE, US-CA), separated by commas, spaces or lines."""
+
+    widget = forms.Textarea(attrs={"rows": 2, "cols": 60})
+
+    def to_python(self, value):
+        codes = [code.upper() for code in (super().to_python(value) or "").replace(",", " ").split()]
+        wrong = [code for code in codes if not REGION_CODE.match(code)]
+        if wrong:
+            raise ValidationError(
+                f"Not an ISO 3166 country or subdivision code: {', '.join(wrong)}. Write DE or US-CA, for example."
+            )
+        return list(dict.fromkeys(codes))
+
+    def prepare_value(self, value):
+        return " ".join(value) if isinstance(value, list) else value
+
 
 # WCAG 2.x: normal text needs a contrast ratio of at least 4.5:1 (level AA).
 AA_CONTRAST = 4.5
@@ -22,10 +44,21 @@ class SiteForm(forms.ModelForm):
             "name", "languages", "default_language", "banner_texts", "primary_colour", "position",
             "consent_lifetime_days", "retention_days", "settings_button", "reload_on_withdrawal", "gpc_overridable",
             "controller_name", "controller_contact", "recipients",
-            "ads_data_redaction", "url_passthrough", "google_developer_id", "consent_mode_regions",
+            "ads_data_redaction", "url_passthrough", "google_developer_id", "consent_mode_regions", "default_regime",
         ]  # fmt: skip
         widgets = {"primary_colour": forms.TextInput(attrs={"type": "color"})}
         help_texts = {"primary_colour": "Buttons use white text on this colour; it must keep AA contrast (4.5:1)."}
+
+    opt_in_regions = RegionsField(
+        label="Opt-in regions", required=False, help_text="Ask first (GDPR): e.g. the EU and EEA countries, GB, CH."
+    )
+    opt_out_regions = RegionsField(
+        label="Opt-out regions",
+        required=False,
+        help_text="Allowed until the visitor opts out, with a \u201cYour Privacy Choices\u201d link: e.g. US-CA, "
+        "US-CO. A subdivision's regime wins over its country's.",
+    )
+    notice_regions = RegionsField(label="Notice-only regions", required=False, help_text="Inform only.")
 
     languages_shown: tuple[str, ...] = ()
 
@@ -47,6 +80,11 @@ class SiteForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, regime in REGIME_FIELDS.items():
+            rules = self.instance.regimes if isinstance(self.instance.regimes, list) else []
+            self.initial.setdefault(
+                name, [code for rule in rules if rule["regime"] == regime for code in rule["region"]]
+            )
         texts = self.instance.banner_texts or {}
         for lang in self.languages_shown:
             for key in BANNER_FIELDS:
@@ -64,6 +102,14 @@ class SiteForm(forms.ModelForm):
                     texts.get(lang, {}).pop(key, None)
         if "banner_texts" in data:
             data["banner_texts"] = {lang: v for lang, v in texts.items() if v}
+        codes = [code for name in REGIME_FIELDS for code in data.get(name) or []]
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        if twice:
+            self.add_error("opt_out_regions", f"A region has one regime: {', '.join(twice)} appear under two.")
+        else:
+            self.instance.regimes = [
+                {"region": data[name], "regime": regime} for name, regime in REGIME_FIELDS.items() if data.get(name)
+            ]
         return data
 
     def clean_primary_colour(self):

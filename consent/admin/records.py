@@ -14,8 +14,8 @@ from consent.models import ConsentRecord, ConsentState, ErasureMarker, ShownConf
 @admin.register(ConsentRecord)
 class ConsentRecordAdmin(ReadOnlyAdmin):
     view_role = SiteRole.INTEGRATIONS
-    list_display = ["created_at", "site", "consent_id", "action", "source", "gpc", "policy_version", "language"]
-    list_filter = [("site", SiteFilter), "action", "source", "gpc", "policy_version"]
+    list_display = ["created_at", "site", "consent_id", "action", "source", "gpc", "regime", "region", "policy_version"]
+    list_filter = [("site", SiteFilter), "action", "source", "gpc", "regime", "policy_version"]
     search_fields = ["=consent_id"]
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from consent.admin.access import SitePartInline, SiteScopedAdmin, SiteTableInline
 from consent.admin.dashboard import dashboard_view
 from consent.admin.forms import BANNER_FIELDS, CategoryForm, SiteForm
+from consent.api.client_info import region_headers
 from consent.models import (
     Category,
     ConfigChange,
@@ -98,13 +99,20 @@ class SiteAdmin(SiteScopedAdmin):
     form = SiteForm
     list_display = ["name", "key_display", "languages", "consent_lifetime_days", "created_at", "dashboard_link"]
     search_fields = ["name", "key"]
-    readonly_fields = ["key", "embed_tag", "consent_mode_tag", "preview", "created_at", "updated_at", "recent_changes"]
+    readonly_fields = [
+        "key", "embed_tag", "consent_mode_tag", "preview", "region_headers",
+        "created_at", "updated_at", "recent_changes",
+    ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["name", "key", "embed_tag"]}),
         ("Languages", {"fields": ["languages", "default_language"]}),
         ("Look", {"fields": ["primary_colour", "position", "settings_button", "preview"]}),
         ("Rules", {"fields": ["consent_lifetime_days", "retention_days", "reload_on_withdrawal", "gpc_overridable"]}),
         ("Controller", {"fields": ["controller_name", "controller_contact", "recipients"]}),
+        (
+            "Regimes by region",
+            {"fields": ["region_headers", "opt_in_regions", "opt_out_regions", "notice_regions", "default_regime"]},
+        ),
         (
             "Google Consent Mode",
             {
@@ -153,6 +161,17 @@ class SiteAdmin(SiteScopedAdmin):
         if not site.pk:
             return "Save the site first."
         return _copyable("consent-mode-tag", consent_mode_tag(_public_url.get(), site.key))
+
+    @admin.display(description="Visitor's region")
+    def region_headers(self, site):
+        headers = region_headers()
+        if not headers:
+            return (
+                "Unknown: this server reads no region header, so every visitor gets the strictest regime the site "
+                "uses. Set CMP_COUNTRY_HEADER and CMP_REGION_HEADER to the headers your CDN adds "
+                "(docs/operations.md, \u201cRegions behind a CDN\u201d)."
+            )
+        return format_html("Read from the {} header(s) your CDN or proxy sets.", ", ".join(headers))
 
     @admin.display(description="Dashboard")
     def dashboard_link(self, site):

@@ -4,7 +4,7 @@ import re
 
 from rest_framework import serializers
 
-from consent.models import Action, Source
+from consent.models import REGION_CODE, Action, Regime, Source
 from consent.services.visitors import TOKEN
 
 # A BCP 47 language tag as browsers send them (en, pt-BR, zh-Hant-TW): letters, digits, hyphens.
@@ -83,6 +83,8 @@ class RecordedSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(source="created_at")
     shown = serializers.CharField(help_text="The digest of the configuration shown, or empty.")
     gpc = serializers.BooleanField(help_text="Whether the browser sent Global Privacy Control.")
+    regime = serializers.ChoiceField(choices=Regime.choices, help_text="The regime the decision was made under.")
+    region = serializers.CharField(help_text="The visitor's region (US-CA, DE) as the CDN told it, or empty.")
     hash = serializers.CharField(help_text="The record's SHA-256 in the visitor's hash chain: a receipt.")
     token = serializers.CharField(
         source="issued_token",
@@ -106,6 +108,7 @@ class CurrentConsentSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=["valid", "expired", "outdated", "withdrawn"])
+    regime = serializers.ChoiceField(choices=Regime.choices, help_text="The regime the visitor decided under.")
 
 
 class CategoryCheckSerializer(serializers.Serializer):
@@ -120,7 +123,19 @@ class CategoryCheckSerializer(serializers.Serializer):
             "expired",
             "outdated",
             "withdrawn",
+            "not_opted_out",
+            "opted_out",
+            "notice",
         ]
+    )
+
+
+class CategoryCheckQuerySerializer(serializers.Serializer):
+    region = serializers.RegexField(
+        REGION_CODE,
+        required=False,
+        help_text="The visitor's region (US-CA, DE), where the caller knows it: a visitor who never decided "
+        "is then answered by their region's regime (allowed until opted out under opt_out).",
     )
 
 
@@ -148,6 +163,8 @@ class RecordSerializer(serializers.Serializer):
     country = serializers.CharField()
     shown = serializers.CharField(help_text="The digest of the configuration shown (see `shown` in an export).")
     gpc = serializers.BooleanField(help_text="Whether the browser sent Global Privacy Control.")
+    regime = serializers.ChoiceField(choices=Regime.choices, help_text="The regime the decision was made under.")
+    region = serializers.CharField(help_text="The visitor's region (US-CA, DE) as the CDN told it, or empty.")
     prev_hash = serializers.CharField()
     hash = serializers.CharField()
 

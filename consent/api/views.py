@@ -3,6 +3,7 @@
 import uuid
 
 from django.http import JsonResponse
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -12,13 +13,13 @@ from rest_framework.views import APIView
 
 from consent.api import serializers
 from consent.api.authentication import ApiKeyAuthentication, HasSiteApiKey, bearer_token
-from consent.api.client_info import client_country, client_ip, sends_gpc
+from consent.api.client_info import client_country, client_ip, client_region, region_headers, sends_gpc
 from consent.api.cors import RegisteredOrigin
 from consent.api.throttles import PublicRateThrottle
 from consent.selectors.cookies import declared_cookies
 from consent.selectors.visitors import export_visitor, history
 from consent.services.checks import check_category, check_many, check_with_api_key, current_consent
-from consent.services.config import banner_config
+from consent.services.config import regime_config, varies_by_region
 from consent.services.errors import UnknownVisitor
 from consent.services.records import record_decision
 from consent.services.rights import erase_visitor
@@ -75,7 +76,11 @@ class ServerView(SiteView):
 class ConfigView(PublicView):
     @extend_schema(summary="The banner's config", responses={200: OpenApiTypes.OBJECT, **errors(404, 429)})
     def get(self, request, site_key):
-        return Response(banner_config(site_key))
+        config, _ = regime_config(site_key, client_region(request))
+        response = Response(config)
+        if region_headers() and varies_by_region(site_key):
+            patch_vary_headers(response, region_headers())
+        return response
 
 
 class CookiesView(PublicView):
@@ -115,6 +120,7 @@ class ConsentCreateView(PublicView):
             user_agent=request.headers.get("User-Agent", ""),
             ip_address=client_ip(request),
             country=client_country(request),
+            region=client_region(request),
             gpc=sends_gpc(request) or data["gpc"],
             shown=data["shown"],
         )
@@ -174,10 +180,14 @@ class CategoryCheckView(ServerView):
 
     @extend_schema(
         summary="May I? One visitor, one category (fail-closed)",
-        responses={200: serializers.CategoryCheckSerializer, **errors(401, 403, 404)},
+        parameters=[serializers.CategoryCheckQuerySerializer],
+        responses={200: serializers.CategoryCheckSerializer, **errors(400, 401, 403, 404)},
     )
     def get(self, request, site_key, consent_id, category):
-        allowed, reason = check_category(self.site, self.consent_id(), category)
+        query = serializers.CategoryCheckQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        region = query.validated_data.get("region")
+        allowed, reason = check_category(self.site, self.consent_id(), category, region=region)
         return Response({"allowed": allowed, "reason": reason})
 
 

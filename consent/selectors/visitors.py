@@ -9,7 +9,7 @@ from consent.services.sites import SiteSnapshot
 
 RECORD_FIELDS = (
     "id", "consent_id", "created_at", "action", "source", "categories", "policy_version",
-    "language", "url", "user_agent", "ip_address", "country", "shown", "gpc", "prev_hash", "hash",
+    "language", "url", "user_agent", "ip_address", "country", "shown", "gpc", "regime", "region", "prev_hash", "hash",
 )  # fmt: skip
 
 

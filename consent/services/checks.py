@@ -9,6 +9,7 @@ from django.utils import timezone
 from consent import cache
 from consent.models import REQUIRED_CATEGORY, Action, ConsentState
 from consent.services.errors import InvalidDecision, UnknownCategory, UnknownSite
+from consent.services.regimes import NOTICE, OPT_IN, OPT_OUT
 from consent.services.sites import (
     SiteSnapshot,
     hash_api_key,
@@ -33,14 +34,15 @@ class CurrentConsent:
     decided_at: datetime
     expires_at: datetime
     status: str
+    regime: str = OPT_IN
 
 
 def _cached_state(state: ConsentState) -> tuple:
-    return (state.categories, state.action, state.source, state.policy_version, state.decided_at)
+    return (state.categories, state.action, state.source, state.policy_version, state.decided_at, state.regime)
 
 
 def _to_current(site: SiteSnapshot, consent_id, cached: tuple, now: datetime) -> CurrentConsent:
-    categories, action, source, policy_version, decided_at = cached
+    categories, action, source, policy_version, decided_at, regime = cached
     expires_at = decided_at + timedelta(days=site.lifetime_days)
     if action == Action.WITHDRAW:
         status = "withdrawn"
@@ -50,7 +52,9 @@ def _to_current(site: SiteSnapshot, consent_id, cached: tuple, now: datetime) ->
         status = "expired"
     else:
         status = "valid"
-    return CurrentConsent(str(consent_id), categories, action, source, policy_version, decided_at, expires_at, status)
+    return CurrentConsent(
+        str(consent_id), categories, action, source, policy_version, decided_at, expires_at, status, regime
+    )
 
 
 def current_consent(site: SiteSnapshot, consent_id) -> CurrentConsent | None:
@@ -70,11 +74,19 @@ def _current(site: SiteSnapshot, consent_id, cached: tuple | str) -> CurrentCons
     return _to_current(site, consent_id, cached, timezone.now())
 
 
-def _allowed(current: CurrentConsent | None, key: str) -> tuple[bool, str]:
+def _allowed(current: CurrentConsent | None, key: str, regime: str = OPT_IN) -> tuple[bool, str]:
+    """The answer and its reason. Under opt-in, anything but a valid yes is a no. Under opt-out
+    (the regime the visitor decided under, or, with no decision, the one of their region as the
+    caller knows it), a category is allowed until the visitor opts out of it, and an opt-out never
+    expires into a yes. Under notice, allowed."""
     if key == REQUIRED_CATEGORY:
         return True, "strictly_necessary"
     if current is None:
-        return False, "no_decision"
+        if regime == OPT_OUT:
+            return True, "not_opted_out"
+        return (True, "notice") if regime == NOTICE else (False, "no_decision")
+    if current.regime == OPT_OUT:
+        return (False, "opted_out") if current.categories.get(key) is False else (True, "not_opted_out")
     if current.status != "valid":
         return False, current.status
     if key not in current.categories:
@@ -82,11 +94,16 @@ def _allowed(current: CurrentConsent | None, key: str) -> tuple[bool, str]:
     return (True, "granted") if current.categories[key] else (False, "refused")
 
 
-def check_category(site: SiteSnapshot, consent_id, key: str) -> tuple[bool, str]:
-    """May this visitor be tracked for this category? Anything but a valid yes is a no."""
+def check_category(site: SiteSnapshot, consent_id, key: str, region: str | None = None) -> tuple[bool, str]:
+    """May this visitor be tracked for this category? Under opt-in anything but a valid yes is a no.
+
+    `region` (US-CA, DE), where the caller knows it, answers for a visitor who never decided: under
+    an opt-out regime they are allowed until they opt out. Without it such a visitor is refused.
+    """
     if key not in site.categories:
         raise UnknownCategory(f"The site has no category {key!r}: it has {', '.join(site.categories)}.")
-    return _allowed(current_consent(site, consent_id), key)
+    regime = site.regime_in(region) if region is not None else OPT_IN
+    return _allowed(current_consent(site, consent_id), key, regime)
 
 
 # A site key never changes hands, so each process may remember the site's id: it names the

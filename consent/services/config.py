@@ -8,17 +8,45 @@ from consent.services.colours import text_colour_on
 from consent.services.defaults import BANNER_TEXTS
 from consent.services.errors import UnknownSite
 from consent.services.proof import shown_digest
+from consent.services.regimes import OPT_IN, depends_on_region, regime_for, rules_of
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-# The texts of the US opt-out and the inform-only regimes: translated in the defaults, but not sent
-# until the widget shows those regimes, since every byte of the config reaches each visitor.
+# The texts of the US opt-out and the inform-only regimes: translated in the defaults, and sent only
+# to visitors under those regimes, since every byte of the config reaches each visitor.
 REGIME_TEXTS = frozenset(
     {"optOutLink", "optOutTitle", "optOutDescription", "optOut", "optedOut", "gpcOptOut", "noticeOk"}
 )
 
 
 def banner_config(site_key: str) -> dict:
-    """The site's banner config, cached; any change to the site clears it (ConsentConfig.ready)."""
+    """The site's banner config under the opt-in regime, as the public config endpoint and the
+    Consent Mode stub give it."""
+    return site_config(site_key)["base"]
+
+
+def regime_config(site_key: str, region: str) -> tuple[dict, str]:
+    """The config for a visitor from `region` (US-CA, DE; "" when unknown), and the regime it puts
+    them under: the opt-in banner's config, or the texts and shown digests of their regime in
+    place of it. The opt-in config is not one byte longer for knowing the other regimes."""
+    built = site_config(site_key)
+    regime = regime_for(built["rules"], built["default_regime"], region)
+    if regime == OPT_IN:
+        return built["base"], regime
+    overlay = built["regimes"][regime]
+    config = {**built["base"], "regime": regime, "texts": overlay["texts"], "shown": overlay["shown"]}
+    if region:
+        config["region"] = region
+    return config, regime
+
+
+def varies_by_region(site_key: str) -> bool:
+    """Whether visitors of different regions get different configs."""
+    built = site_config(site_key)
+    return depends_on_region(built["rules"], built["default_regime"])
+
+
+def site_config(site_key: str) -> dict:
+    """Everything the configs are made of, cached; any change to the site clears it (ConsentConfig.ready)."""
     return cache.get_or_load(cache.config_name(site_key), lambda: _build(site_key))
 
 
@@ -34,12 +62,14 @@ def _build(site_key: str) -> dict:
     texts = {}
     for lang in languages:
         banner = {**BANNER_TEXTS.get(lang, BANNER_TEXTS["en"]), **site.banner_texts.get(lang, {})}
-        banner = {key: text for key, text in banner.items() if key not in REGIME_TEXTS}
         banner["categories"] = {
             c.key: c.texts.get(lang) or c.texts.get(site.default_language) or {"name": c.key, "description": ""}
             for c in categories
         }
         texts[lang] = banner
+    opt_in_texts = {
+        lang: {key: text for key, text in banner.items() if key not in REGIME_TEXTS} for lang, banner in texts.items()
+    }
     config = {
         "site": site.key,
         "policy": {
@@ -53,7 +83,7 @@ def _build(site_key: str) -> dict:
         "lifetimeDays": site.consent_lifetime_days,
         "language": site.default_language,
         "categories": [{"key": c.key, "required": c.required, "cookies": c.cookie_patterns} for c in categories],
-        "texts": texts,
+        "texts": opt_in_texts,
         "theme": {
             "colour": site.primary_colour,
             "text": text_colour_on(site.primary_colour),
@@ -64,13 +94,20 @@ def _build(site_key: str) -> dict:
         **({"gpcOverride": True} if site.gpc_overridable else {}),
         "consentMode": consent_mode(site),
     }
-    config["shown"] = keep_shown(site, config)
-    return config
+    rules = rules_of(site)
+    others = {regime for regime, _ in rules} | {site.default_regime}
+    regimes = {regime: {"texts": texts} for regime in others - {OPT_IN}}
+    config["shown"] = keep_shown(site, config, regimes)
+    return {"base": config, "regimes": regimes, "rules": rules, "default_regime": site.default_regime}
 
 
 def consent_mode(site: Site) -> dict:
     """The site's Google Consent Mode settings, for the widget and its synchronous stub; only what
-    is on, since every byte reaches each visitor (static/cmp/src/signals.js, ConsentMode)."""
+    is on, since every byte reaches each visitor (static/cmp/src/signals.js, ConsentMode).
+
+    The regimes add no region defaults here: the widget, which knows the visitor's regime from our
+    own region headers, updates Consent Mode for a visitor under opt-out or notice, so that Google's
+    geolocation and ours never disagree in the visitor's disfavour."""
     mode = {"regions": site.consent_mode_regions, "redact": site.ads_data_redaction}
     mode.update(passthrough=site.url_passthrough, developerId=site.google_developer_id)
     return {key: value for key, value in mode.items() if value}
@@ -88,10 +125,12 @@ def _controller(site: Site) -> dict:
     return named
 
 
-def shown_content(config: dict, language: str) -> dict:
-    """What a visitor reading the banner in `language` is shown: the words, the categories, the
-    policy. Its digest goes into their record (consent.models.ShownConfiguration)."""
+def shown_content(config: dict, language: str, regime: str = OPT_IN) -> dict:
+    """What a visitor reading the banner in `language` under `regime` is shown: the words, the
+    categories, the policy. Its digest goes into their record (consent.models.ShownConfiguration)."""
     return {
+        # Named for the other regimes only, so that the opt-in wordings kept before keep their digests.
+        **({"regime": regime} if regime != OPT_IN else {}),
         "site": config["site"],
         "language": language,
         "policy": config["policy"],
@@ -105,11 +144,15 @@ def shown_content(config: dict, language: str) -> dict:
     }
 
 
-def keep_shown(site: Site, config: dict) -> dict[str, str]:
+def keep_shown(site: Site, config: dict, regimes: dict[str, dict]) -> dict[str, str]:
     """Keep what each language's banner shows, once per wording, and name it by its digest for the
-    widget to send back with the decision."""
-    contents = {lang: shown_content(config, lang) for lang in config["texts"]}
-    digests = {lang: shown_digest(content) for lang, content in contents.items()}
+    widget to send back with the decision: the opt-in banner's (returned), and the other regimes'
+    (set as their "shown")."""
+    contents = {(OPT_IN, lang): shown_content(config, lang) for lang in config["texts"]}
+    for regime, overlay in regimes.items():
+        with_texts = {**config, "texts": overlay["texts"]}
+        contents.update({(regime, lang): shown_content(with_texts, lang, regime) for lang in overlay["texts"]})
+    digests = {name: shown_digest(content) for name, content in contents.items()}
     # Read before writing: without a shared cache this runs on every request, and a wording is
     # kept once.
     kept = set(
@@ -117,27 +160,34 @@ def keep_shown(site: Site, config: dict) -> dict[str, str]:
     )
     ShownConfiguration.objects.bulk_create(
         [
-            ShownConfiguration(site=site, digest=digests[lang], content=content)
-            for lang, content in contents.items()
-            if digests[lang] not in kept
+            ShownConfiguration(site=site, digest=digests[name], content=content)
+            for name, content in contents.items()
+            if digests[name] not in kept
         ],
         ignore_conflicts=True,
     )
-    return digests
+    for regime, overlay in regimes.items():
+        overlay["shown"] = {lang: digests[regime, lang] for lang in overlay["texts"]}
+    return {lang: digests[OPT_IN, lang] for lang in config["texts"]}
 
 
-def shown_in(site_id: int, site_key: str, digest: str) -> tuple[str, int] | None:
-    """The language and policy version of a configuration this site showed, or None if it never
-    showed it. The current banner answers from the cache; a page loaded before a change, from the
-    database."""
-    config = banner_config(site_key)
-    for lang, current in config["shown"].items():
-        if current == digest:
-            return lang, config["policy"]["version"]
+def shown_in(site_id: int, site_key: str, digest: str) -> tuple[str, int, str] | None:
+    """The language, policy version and regime of a configuration this site showed, or None if it
+    never showed it. The current banner answers from the cache; a page loaded before a change, from
+    the database."""
+    built = site_config(site_key)
+    version = built["base"]["policy"]["version"]
+    shown = {OPT_IN: built["base"]["shown"], **{regime: o["shown"] for regime, o in built["regimes"].items()}}
+    for regime, digests in shown.items():
+        for lang, current in digests.items():
+            if current == digest:
+                return lang, version, regime
     content = (
         ShownConfiguration.objects.filter(site_id=site_id, digest=digest).values_list("content", flat=True).first()
     )
-    return (content["language"], content["policy"]["version"]) if content else None
+    if not content:
+        return None
+    return content["language"], content["policy"]["version"], content.get("regime", OPT_IN)
 
 
 def with_draft(config: dict, draft: object) -> dict:

@@ -61,6 +61,10 @@ def record_hash(record: ConsentRecord, *, site_key: str) -> str:
         content.append(record.shown)
     if record.gpc:
         content.append("gpc")
+    if record.regime != "opt_in":
+        content.append(f"regime:{record.regime}")
+    if record.region:
+        content.append(f"region:{record.region}")
     return canonical_hash(content)
 
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from consent import cache
-from consent.models import REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
+from consent.models import REGION_CODE, REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
 from consent.services.config import shown_in
 from consent.services.errors import InvalidDecision
 from consent.services.proof import GENESIS, record_hash
@@ -61,6 +61,7 @@ def record_decision(
     user_agent: str = "",
     ip_address: str = "",
     country: str = "",
+    region: str = "",
     gpc: bool = False,
     shown: str = "",
     visitor_token: str | None = None,
@@ -80,6 +81,9 @@ def record_decision(
 
     `shown` is the digest of the configuration the visitor saw (the widget's config names it per
     language): it must be one this site showed, in the decision's language.
+
+    The record keeps the visitor's `region` (from the operator's CDN, consent.services.regimes) and
+    the regime they decided under: the one of the configuration they were shown, else their region's.
     """
     validate_token(visitor_token)
     if action not in Action.values:
@@ -92,8 +96,10 @@ def record_decision(
             f"Policy version {policy_version} was never published (current: {site.current_version}).",
             field="policy_version",
         )
+    region = region if REGION_CODE.match(region or "") else ""
+    regime = site.regime_in(region)
     if shown:
-        language = _shown_in(site, shown, language, policy_version)
+        language, regime = _shown_in(site, shown, language, policy_version)
     categories = decided_categories(site, action, choices or {})
     # Global Privacy Control refuses marketing (a sale or share of data), unless the site lets a
     # visitor's own explicit choice outweigh it and this is one: made in the preferences (a page
@@ -112,10 +118,12 @@ def record_decision(
         url=url[:2048],
         user_agent=user_agent[:512],
         ip_address=truncate_ip(ip_address) if ip_address else "",
-        country=country[:2].upper(),
+        country=(country or region)[:2].upper(),
         created_at=timezone.now(),
         shown=shown,
         gpc=gpc,
+        regime=regime,
+        region=region,
     )
     for attempt in range(2):
         try:
@@ -131,13 +139,13 @@ def record_decision(
     return record
 
 
-def _shown_in(site: SiteSnapshot, shown: str, language: str, policy_version: int) -> str:
-    """The language of the shown configuration, whose language and policy version the decision's
-    must match."""
+def _shown_in(site: SiteSnapshot, shown: str, language: str, policy_version: int) -> tuple[str, str]:
+    """The language and the regime of the shown configuration, whose language and policy version the
+    decision's must match. (A visitor who crossed a border keeps the regime they were shown.)"""
     found = shown_in(site.id, site.key, shown)
     if found is None:
         raise InvalidDecision(f"This site never showed the configuration {shown[:12]}...", field="shown")
-    in_language, under_version = found
+    in_language, under_version, regime = found
     if language and language[:16] != in_language:
         raise InvalidDecision(
             f"The configuration shown was in {in_language!r}, the decision says {language!r}.", field="language"
@@ -147,7 +155,7 @@ def _shown_in(site: SiteSnapshot, shown: str, language: str, policy_version: int
             f"The configuration shown was of policy version {under_version}, the decision says {policy_version}.",
             field="policy_version",
         )
-    return in_language
+    return in_language, regime
 
 
 def _append(site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None, from_browser: bool) -> None:
@@ -171,6 +179,7 @@ def _append(site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None
     state.policy_version = record.policy_version
     state.decided_at = record.created_at
     state.record_count += 1
+    state.regime = record.regime
     state.head_hash = record.hash
     state.save()
     # The webhook outbox is written in the same transaction: a committed change is announced.
@@ -199,6 +208,7 @@ def chained_history(
         decided_at=last.created_at,
         first_decided_at=records[0].created_at,
         record_count=len(records),
+        regime=last.regime,
         head_hash=prev,
     )
     return records, state

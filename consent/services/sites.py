@@ -26,6 +26,7 @@ from consent.services.audit import record_change
 from consent.services.defaults import default_category_patterns, default_category_texts
 from consent.services.errors import UnknownSite
 from consent.services.keys import derived_key, secrets_in_use
+from consent.services.regimes import Rules, regime_for, rules_of
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class SiteSnapshot:
     webhooks: tuple[tuple[int, frozenset[str], frozenset[str]], ...]
     # Whether an explicit opt-in may override Global Privacy Control.
     gpc_overridable: bool = False
+    # Which regime applies where (Site.regimes), and elsewhere.
+    regimes: Rules = ()
+    default_regime: str = "opt_in"
+
+    def regime_in(self, region: str) -> str:
+        """The regime of a visitor from this region ("" when unknown: the strictest the site uses)."""
+        return regime_for(self.regimes, self.default_regime, region)
 
 
 def site_snapshot(site_key: str) -> SiteSnapshot:
@@ -58,7 +66,11 @@ def site_snapshot(site_key: str) -> SiteSnapshot:
 
 
 def load_snapshot(site_key: str) -> SiteSnapshot:
-    site = Site.objects.filter(key=site_key).only("id", "key", "consent_lifetime_days", "gpc_overridable").first()
+    site = (
+        Site.objects.filter(key=site_key)
+        .only("id", "key", "consent_lifetime_days", "gpc_overridable", "regimes", "default_regime")
+        .first()
+    )
     if site is None:
         raise UnknownSite(f"No site has the key {site_key!r}.")
     versions = PolicyVersion.objects.filter(site=site)
@@ -77,6 +89,8 @@ def load_snapshot(site_key: str) -> SiteSnapshot:
             )
         ),
         gpc_overridable=site.gpc_overridable,
+        regimes=rules_of(site),
+        default_regime=site.default_regime,
     )
 
 

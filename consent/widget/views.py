@@ -17,15 +17,18 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from consent.api.client_info import client_region, region_headers
 from consent.models import Site
 from consent.services.access import may
-from consent.services.config import banner_config, with_draft
+from consent.services.config import banner_config, regime_config, varies_by_region, with_draft
 from consent.services.errors import UnknownSite
+from consent.services.regimes import OPT_IN
 
 BUNDLE = Path(settings.BASE_DIR) / "static" / "cmp" / "cmp.js"
 PLACEHOLDER = "__CMP_CONFIG__"
 CONSENT_MODE_STUB = BUNDLE.with_name("consent-mode.js")
 CONSENT_MODE_PLACEHOLDER = "__CMP_CONSENT_MODE__"
+REGIME_BUNDLE = BUNDLE.with_name("regime.js")
 # Browsers and CDNs keep it 5 minutes and may serve it stale for a day while refetching,
 # so a configuration change reaches visitors within minutes without a blocking request.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
@@ -55,9 +58,21 @@ def widget_source(config: dict) -> str:
     return bundle_source().replace(PLACEHOLDER, json.dumps(config, separators=(",", ":"), ensure_ascii=False), 1)
 
 
-def render_widget(site_key: str, base: str) -> dict:
-    """The script and its compressed forms for the site's current configuration."""
-    return compressed(widget_source({**banner_config(site_key), "api": base}).encode("utf-8"))
+def render_widget(site_key: str, base: str, region: str = "") -> dict:
+    """The script and its compressed forms for the site's current configuration, for a visitor from
+    `region`: the regime it puts them under is inlined, so the first paint needs no second request."""
+    config, regime = regime_config(site_key, region)
+    config = {**config, "api": base}
+    if regime != OPT_IN:
+        config["regimeScript"] = f"{base}/cmp/regime.js?v={regime_script()['etag'][1:9]}"
+    return compressed(widget_source(config).encode("utf-8"))
+
+
+@cache
+def regime_script() -> dict:
+    """The opt-out and notice UI and the IAB GPP API: loaded by the widget only for visitors under
+    those regimes, so the opt-in banner stays small. The same for every site."""
+    return compressed(REGIME_BUNDLE.read_bytes())
 
 
 @cache
@@ -96,7 +111,23 @@ def _encoding(request) -> str:
 
 @require_GET
 def widget_script(request, site_key):
-    return _script(request, lambda: render_widget(site_key, api_base(request)))
+    response = _script(request, lambda: render_widget(site_key, api_base(request), client_region(request)))
+    if response.status_code != 404 and region_headers() and varies_by_region(site_key):
+        # The script differs by region: caches must keep one copy per region header value. A CDN that
+        # ignores Vary would hand one region's regime to all, so unless the operator says theirs keys
+        # its cache on them (docs/operations.md), only the browser may keep it.
+        patch_vary_headers(response, region_headers())
+        if not settings.CMP_CDN_VARIES_BY_REGION:
+            response["Cache-Control"] = CACHE_CONTROL.replace("public", "private")
+    return response
+
+
+@require_GET
+def regime_script_view(request):
+    response = _script(request, regime_script)
+    # Its URL names its version (?v=), so it never changes under a cached copy.
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @require_GET
