@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
-  { ignores: ['static/cmp/cmp.js', 'static/cmp/consent-mode.js', 'node_modules/', 'staticfiles/', '.venv/', 'test-artifacts/'] },
+  { ignores: ['static/cmp/cmp.js', 'static/cmp/consent-mode.js', 'static/cmp/regime.js', 'node_modules/', 'staticfiles/', '.venv/', 'test-artifacts/'] },
   js.configs.recommended,
   {
     files: ['static/cmp/src/**/*.js'],

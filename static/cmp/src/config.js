@@ -25,6 +25,13 @@ import { pickLanguage } from './i18n.js';
  * @property {boolean} [reloadOnWithdrawal] Reload the page after a withdrawal, to stop what runs.
  * @property {boolean} [gpcOverride] An explicit opt-in may override Global Privacy Control.
  * @property {import('./signals.js').ConsentMode} [consentMode] Google Consent Mode settings.
+ * @property {'opt_in' | 'opt_out' | 'notice'} [regime] The visitor's regime: nothing but the required
+ *   until they consent (opt_in, the default), everything until they opt out (opt_out), or everything
+ *   and a notice (notice). Under the last two the texts carry the opt-out and notice wording too.
+ * @property {string} [region] Under opt_out and notice, the visitor's region when known (US-CA, US-TX).
+ * @property {string} [regimeScript] Under opt_out and notice, the URL of their UI's script
+ *   (static/cmp/src/regime/).
+ * @property {number} [gppCmpId] The CMP id the IAB registered, for its GPP API (0 without one).
  * @property {boolean} [preview] An operator's preview: nothing stored, nothing sent.
  */
 
@@ -37,6 +44,10 @@ export const siteUrl = `${config.api}/api/v1/sites/${config.site}`;
 /** The visitor's language and the banner's texts in it. */
 export const language = pickLanguage(config);
 export const texts = config.texts[language];
+
+/** The visitor's regime (Config.regime), and whether it is the one that asks first. */
+export const regime = config.regime || 'opt_in';
+export const optIn = regime == 'opt_in';
 
 /** A preview (for the site's operator) ignores and keeps no decision, and tells the server nothing. */
 export const preview = config.preview;

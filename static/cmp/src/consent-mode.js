@@ -7,7 +7,9 @@ import { consentDefault, consentUpdate, gpc } from './signals.js';
 
 const { required, mode } = __CMP_CONSENT_MODE__;
 const stored = readDecision();
-const decision = stored && stored.exp > Date.now() / 1000 && stored.pv >= required ? stored : null;
+// The stub, cached for every region alike, does not know the visitor's regime: a decision made under
+// the opt-out regime (r), which is no consent where opt-in applies, waits for the widget, which knows.
+const decision = stored && stored.exp > Date.now() / 1000 && stored.pv >= required && !stored.r ? stored : null;
 consentDefault(!decision, mode);
 // Under Global Privacy Control marketing is refused, as the widget will record.
 if (decision) consentUpdate({ ...decision.c, ...(gpc() && 'marketing' in decision.c && { marketing: 0 }) });

@@ -1,7 +1,7 @@
 // The visitor's decision: restoring the stored one, making a new one, applying it to the page,
 // keeping and sending it, forgetting it.
 import { scan } from './blocker.js';
-import { config, isRequired, language, preview, siteUrl } from './config.js';
+import { config, isRequired, language, optIn, preview, siteUrl } from './config.js';
 import { clearDecision, deleteCookies, readDecision, writeDecision } from './cookie.js';
 import { newConsentId, newToken } from './ids.js';
 import { consentDefault, consentUpdate, gpc } from './signals.js';
@@ -24,14 +24,20 @@ const listeners = [];
 
 const now = () => Math.floor(Date.now() / 1000);
 
-export const isAllowed = (key) => isRequired(key) || !!decision?.c[key];
+// Without a decision in force the opt-in regime allows the required categories only; the opt-out
+// and notice regimes allow everything but what Global Privacy Control refuses (marketing).
+export const isAllowed = (key) =>
+  isRequired(key) || (decision ? !!decision.c[key] : !optIn && !(key == 'marketing' && gpc()));
+
+/** Each category, allowed or not. */
+export const allowedCategories = () => Object.fromEntries(config.categories.map(({ key }) => [key, isAllowed(key)]));
 
 /** The decision in force as CMP.getConsent() gives it (docs/integration.md, "window.CMP"), or null. */
 export function currentConsent() {
   return (
     decision && {
       consentId: decision.id,
-      categories: Object.fromEntries(config.categories.map(({ key }) => [key, isAllowed(key)])),
+      categories: allowedCategories(),
       policyVersion: decision.pv,
       decidedAt: new Date(decision.t * 1000).toISOString(),
       source: decision.src,
@@ -48,7 +54,8 @@ export const onChange = (callback) => listeners.push(callback);
 export function restoreDecision() {
   server = transport(siteUrl);
   const stored = readDecision();
-  decision = stored && stored.exp > now() && stored.pv >= config.policy.required ? stored : null;
+  // A decision made under another regime (r) is no consent here: the opt-in regime asks.
+  decision = stored && stored.exp > now() && stored.pv >= config.policy.required && !(optIn && stored.r) ? stored : null;
   consentId = stored?.id;
   token = stored?.tk;
   if (consentId && !token) claimToken(stored);
@@ -74,6 +81,9 @@ export function honourGpc() {
 export function signalDecision() {
   consentDefault(!decision, config.consentMode);
   if (decision) consentUpdate(decision.c, true);
+  // Under the opt-out and notice regimes: what is allowed until the visitor opts out, whatever
+  // Google's own geolocation made of the regional defaults.
+  else if (!optIn) consentUpdate(allowedCategories());
   // The stub (cached apart) may have told Google of a decision this widget finds outdated.
   else if (window.cmpConsentSaid) consentUpdate({});
 }
@@ -97,7 +107,7 @@ export function decide(action, source, choices = {}) {
     if (action === 'accept_all') action = 'custom';
   }
   const t = now();
-  const before = decision;
+  const before = allowedCategories();
   if (!consentId) [consentId, token] = [newConsentId(), newToken()];
   decision = {
     v: 1,
@@ -110,6 +120,8 @@ export function decide(action, source, choices = {}) {
     c,
     // Made under Global Privacy Control: a marketing "yes" in it was chosen despite the signal.
     ...(gpc() && { g: 1 }),
+    // Made under the opt-out or notice regime: not having opted out is no opt-in.
+    ...(!optIn && { r: 1 }),
   };
   hideUI();
   applyDecision();
@@ -146,11 +158,11 @@ function applyDecision() {
   scan();
 }
 
-// A category allowed before is not any more: what it started keeps running until the page reloads,
-// which the site may ask for. The decision is kept and handed to the transport first, whose queue
-// outlives the page.
+// A category allowed before (by a decision, or by the regime before any) is not any more: what it
+// started keeps running until the page reloads, which the site may ask for. The decision is kept and
+// handed to the transport first, whose queue outlives the page.
 function reloadIfWithdrawn(before) {
-  if (config.reloadOnWithdrawal && !preview && config.categories.some(({ key }) => before?.c[key] && !isAllowed(key)))
+  if (config.reloadOnWithdrawal && !preview && config.categories.some(({ key }) => before[key] && !isAllowed(key)))
     location.reload();
 }
 
@@ -163,7 +175,7 @@ function notify() {
 // "Forget me": the server erases the visitor's records, and this browser drops the decision, the id
 // and the token; the next decision starts an unlinked history.
 export function forget() {
-  const before = decision;
+  const before = allowedCategories();
   server?.send(`/consents/${consentId}/forget`, { token }, consentId);
   clearDecision();
   decision = consentId = token = null;

@@ -14,6 +14,7 @@ const NAME = 'cmp_consent';
  * @property {string} src Where it was made: banner, preferences, api or gpc.
  * @property {Object<string, 0 | 1>} c Each category, 1 allowed or 0 refused.
  * @property {1} [g] Made while the browser sent Global Privacy Control.
+ * @property {1} [r] Made under the opt-out or notice regime: no consent where the opt-in regime applies.
  */
 
 // Documents without cookies (sandboxed frames, about:blank) throw on document.cookie: no cookies then.

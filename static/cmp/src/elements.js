@@ -31,3 +31,17 @@ export const decisionButtons = (decide, source, first, last) =>
 
 // Both layers say when Global Privacy Control has refused marketing.
 export const gpcNote = () => gpc() && h('p', { class: 'muted', role: 'status' }, texts.gpc);
+
+// A modal dialog keeps Tab and Shift+Tab inside it: from the last element to the first, and back.
+export function keepFocusInside(event) {
+  if (event.key !== 'Tab') return;
+  const dialog = event.currentTarget;
+  const items = [...dialog.querySelectorAll('button,a[href],input:not(:disabled)')].filter(
+    (element) => element.getClientRects().length,
+  );
+  const [first, last] = [items[0], items[items.length - 1]];
+  if (dialog.getRootNode().activeElement === (event.shiftKey ? first : last)) {
+    event.preventDefault();
+    (event.shiftKey ? last : first).focus();
+  }
+}

@@ -2,7 +2,7 @@
 // category and the list of its cookies, the decision buttons, and, once the visitor has decided,
 // "Forget me" and the receipt.
 import { config, siteUrl, texts } from './config.js';
-import { button, decisionButtons, gpcNote, h } from './elements.js';
+import { button, decisionButtons, gpcNote, h, keepFocusInside } from './elements.js';
 import { gpc } from './signals.js';
 
 /**
@@ -113,18 +113,4 @@ export function refreshPreferences(dialog, { consent, forget, receipt }) {
   const links = current ? [button(texts.forget, forget, 'link'), button(texts.receipt, receipt, 'link')] : [];
   dialog.querySelector('.links').replaceChildren(...links);
   cookieDetails();
-}
-
-// A modal dialog keeps Tab and Shift+Tab inside it: from the last element to the first, and back.
-function keepFocusInside(event) {
-  if (event.key !== 'Tab') return;
-  const dialog = event.currentTarget;
-  const items = [...dialog.querySelectorAll('button,a[href],input:not(:disabled)')].filter(
-    (element) => element.getClientRects().length,
-  );
-  const [first, last] = [items[0], items[items.length - 1]];
-  if (dialog.getRootNode().activeElement === (event.shiftKey ? first : last)) {
-    event.preventDefault();
-    (event.shiftKey ? last : first).focus();
-  }
 }

@@ -5,6 +5,7 @@ import { buildBanner } from './banner.js';
 import { config, language, texts } from './config.js';
 import { button, h } from './elements.js';
 import { buildPreferences, refreshPreferences } from './preferences.js';
+import { keepRoom } from './room.js';
 import { stylesheet } from './styles.js';
 
 /**
@@ -19,8 +20,6 @@ import { stylesheet } from './styles.js';
 
 /** Where the floating "cookie settings" button shows: left, right or off. */
 export const settingsButton = config.theme?.settingsButton || 'left';
-// The page's edge the banner covers, whose room it reserves while it shows (none when centred).
-const edge = { bottom: 'Bottom', top: 'Top' }[config.theme?.position || 'bottom'];
 
 // The UI, built once per page: its options, its shadow root and its parts.
 let options;
@@ -28,8 +27,6 @@ let root;
 let banner;
 let dialog;
 let settings;
-// The banner's height reserved on the page, in px: 0 while nothing is.
-let reserved = 0;
 // Where focus goes back to: the host page's element that had it before the UI took it, and the
 // UI's button that opened the preferences.
 let returnTo;
@@ -52,19 +49,8 @@ export function buildUI(given) {
   banner.hidden = settings.hidden = true;
   root.append(banner, dialog, settings);
   document.body.append(host);
-  if (edge) new ResizeObserver(reserveRoom).observe(banner);
-}
-
-// While the banner shows at the bottom (top) of the window, no focused element of the page may hide
-// entirely behind it (WCAG 2.2, 2.4.11): focus scrolling keeps the banner's height clear, and the
-// page gets as much room at its end (start), so that its last (first) elements can scroll clear too.
-// Nothing is set or cleared while nothing was reserved (a returning visitor's page).
-function reserveRoom() {
-  const height = banner.offsetHeight;
-  if (!height && !reserved) return;
-  const { style } = document.documentElement;
-  style['scrollPadding' + edge] = style['padding' + edge] = height ? height + 'px' : '';
-  reserved = height;
+  // The room the banner keeps on the page while it shows (room.js).
+  keepRoom(banner, config.theme?.position || 'bottom');
 }
 
 /** The floating button shows once the visitor has decided (the banner asks only before), while the
