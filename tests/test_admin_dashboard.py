@@ -13,6 +13,7 @@ from consent.models import StatView
 from consent.services.rollup import record_impression, rollup
 from consent.services.sites import site_snapshot
 from tests.factories import decide
+from tests.test_services_stats import decide_in
 
 URL = "/admin/consent/site/dashboard/"
 
@@ -52,6 +53,7 @@ def test_the_dashboard_shows_rates_split_and_interaction(staff, figures):
     assert '<svg class="chart" role="img"' in page
     assert "Opt-in rate per category (share of decisions that allow it)</caption>" in page
     assert '<th scope="col" class="num">analytics</th>' in page
+    assert 'id="regime-note"' not in page  # every decision was made under opt-in
 
 
 def test_current_view_counts_each_visitor_once(staff, figures):
@@ -70,6 +72,56 @@ def test_rolled_up_and_live_figures_agree(staff, figures):
     after = list(csv.DictReader(io.StringIO(staff.get(URL, {"format": "csv"}).content.decode())))
     assert before != after
     assert [(r["decisions"], r["accept_all"], r["analytics_allowed"]) for r in after] == [("5", "2", "3")]
+
+
+OPT_IN_LABEL = "Opt-in: ask first (GDPR)"
+OPT_OUT_LABEL = "Opt-out: allowed until the visitor opts out (US state laws)"
+
+
+@pytest.fixture
+def regions(site):
+    """Under opt-out in California, one visitor opts out of everything and one of marketing only;
+    under opt-in, one in Germany accepts and one from an unknown region rejects."""
+    decide_in(site, "US-CA", "reject_all")
+    decide_in(site, "US-CA", "custom", analytics=True, preferences=True)
+    decide_in(site, "DE", "accept_all")
+    decide_in(site, "", "reject_all")
+    return site
+
+
+def test_the_dashboard_compares_regimes_and_says_what_an_opt_out_rate_means(staff, regions):
+    response = staff.get(URL, {"site": regions.pk, "by": "regime"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<h2>Compared by regime</h2>" in page
+    rows = {label: (row.decisions, row.rates["analytics"]) for label, row in response.context["compared_rates"]}
+    assert rows == {OPT_IN_LABEL: (2, 50.0), OPT_OUT_LABEL: (2, 50.0)}
+    assert f'<th scope="row">{OPT_OUT_LABEL}</th><td class="num">2</td>' in page
+    assert f'<th scope="row">{OPT_IN_LABEL}</th>' in page
+    # The page says that an opt-out rate counts who did not opt out, and who is not counted.
+    assert "there its rate is the share of decisions that did not opt out" in page
+    assert "Under opt-out, it is the share that did not opt out of it" in page
+    assert "never opens the privacy choices makes no decision and is not counted" in page
+    assert "Compare by regime</a>" not in page  # it does already
+
+    response = staff.get(URL, {"site": regions.pk, "by": "region", "view": StatView.CURRENT})
+    page = response.content.decode()
+    assert "<h2>Compared by region</h2>" in page
+    assert [label for label, _ in response.context["compared_rates"]] == ["(unknown)", "DE", "US-CA"]
+    assert "an opt-out never expires" in page
+    assert "by=regime" in page and "Compare by regime</a>" in page
+
+
+def test_the_csv_compares_by_regime_and_region(staff, regions):
+    def exported(by):
+        response = staff.get(URL, {"site": regions.pk, "format": "csv", "by": by})
+        rows = csv.DictReader(io.StringIO(response.content.decode()))
+        return {r["group"]: (r["decisions"], r["marketing_rate_pct"]) for r in rows if r["compare_by"]}
+
+    assert exported("regime") == {"opt_in": ("2", "50.0"), "opt_out": ("2", "0.0")}
+    assert exported("region") == {"": ("1", "0.0"), "DE": ("1", "100.0"), "US-CA": ("2", "0.0")}
+    rollup(now=timezone.now() + timezone.timedelta(minutes=5))
+    assert exported("regime") == {"opt_in": ("2", "50.0"), "opt_out": ("2", "0.0")}
 
 
 def test_csv_has_the_same_figures(staff, figures):

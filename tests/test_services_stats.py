@@ -1,5 +1,5 @@
 """Consent analytics on hand-built data: rates, the current view, expiry, withdrawals, erasure,
-and the incremental roll-up (run twice: the same; new records: picked up)."""
+regimes and regions, and the incremental roll-up (run twice: the same; new records: picked up)."""
 
 import uuid
 from datetime import UTC, datetime, time, timedelta
@@ -9,9 +9,18 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from consent.models import Category, ConsentRecord, ConsentState, DailyConsentStat, PendingRemoval, RollupMark, StatView
+from consent.models import (
+    Category,
+    ConsentRecord,
+    ConsentState,
+    DailyConsentStat,
+    PendingRemoval,
+    Regime,
+    RollupMark,
+    StatView,
+)
 from consent.selectors.figures import consent_figures, interaction_rates
-from consent.services.records import decided_categories
+from consent.services.records import decided_categories, record_decision
 from consent.services.rights import erase_states, erase_visitor
 from consent.services.rollup import record_impression, rollup
 from consent.services.sites import site_snapshot
@@ -22,7 +31,9 @@ DAY1, DAY2 = TODAY - timedelta(days=3), TODAY - timedelta(days=2)
 LATER = timedelta(minutes=10)
 
 
-def record(site, visitor, action, day, *, version=1, language="en", country="DE", **choices):
+def record(
+    site, visitor, action, day, *, version=1, language="en", country="DE", regime=Regime.OPT_IN, region="", **choices
+):
     """A decision on a given day (noon UTC), as the recording service would store it."""
     return ConsentRecord.objects.create(
         site=site,
@@ -33,9 +44,19 @@ def record(site, visitor, action, day, *, version=1, language="en", country="DE"
         policy_version=version,
         language=language,
         country=country,
+        regime=regime,
+        region=region,
         created_at=datetime.combine(day, time(12), tzinfo=UTC),
         prev_hash="",
         hash="",
+    )
+
+
+def decide_in(site, region, action, consent_id=None, **choices):
+    """A decision now, from a visitor in `region` (as the CDN tells it): under its regime."""
+    snapshot = site_snapshot(site.key)
+    return record_decision(
+        site=snapshot, action=action, choices=choices, consent_id=consent_id, policy_version=1, region=region
     )
 
 
@@ -101,6 +122,10 @@ def test_comparisons_by_language_country_policy_version_and_site(minds):
     assert sum(r.decisions for r in by_site.rates) == 7
     by_version = consent_figures(site=minds, start=DAY1, end=TODAY, by="policy_version")
     assert [(r.group, r.total) for r in by_version.compared_split] == [("1", 6)]
+    # Records that name no regime (as those from before regimes) count under opt-in, region unknown.
+    by_regime = consent_figures(site=minds, start=DAY1, end=TODAY, by="regime")
+    by_region = consent_figures(site=minds, start=DAY1, end=TODAY, by="region")
+    assert [(r.group, r.total) for r in by_regime.compared_split + by_region.compared_split] == [("opt_in", 6), ("", 6)]
     # Two sites of one name are two rows, told apart by their keys.
     twin = make_site(name="Shop", origins=("https://shop2.example",))
     record(twin, uuid.uuid4(), "reject_all", DAY2)
@@ -263,3 +288,118 @@ def test_rollup_command_reports_what_it_counted(minds, capsys):
     assert "Counted 6 new records and 0 erasures" in capsys.readouterr().out
     call_command("rollup")
     assert "Counted 0 new records" in capsys.readouterr().out
+
+
+# Regimes and regions ------------------------------------------------------------------------------
+
+OPT_IN, OPT_OUT = Regime.OPT_IN, Regime.OPT_OUT
+
+
+@pytest.fixture
+def regions(site):
+    """A in Germany accepts on day 1 and narrows to analytics on day 2; B in California opts out of
+    everything; C in California opts out of marketing only; D in Colorado keeps everything; E, from
+    nowhere the CDN knew, rejects (opt-in: the strictest regime the site uses); F accepts in Germany
+    on day 1 and withdraws from California on day 2."""
+    a, b, c, d, e, f = (uuid.uuid4() for _ in range(6))
+    record(site, a, "accept_all", DAY1, region="DE")
+    record(site, a, "custom", DAY2, region="DE", analytics=True)
+    record(site, b, "reject_all", DAY1, country="US", regime=OPT_OUT, region="US-CA")
+    record(site, c, "custom", DAY1, country="US", regime=OPT_OUT, region="US-CA", analytics=True, preferences=True)
+    record(site, d, "accept_all", DAY2, country="US", regime=OPT_OUT, region="US-CO")
+    record(site, e, "reject_all", DAY2, country="")
+    record(site, f, "accept_all", DAY1, region="DE")
+    record(site, f, "withdraw", DAY2, country="US", regime=OPT_OUT, region="US-CA")
+    return site
+
+
+def compared(site, by, view):
+    figures = consent_figures(site=site, start=DAY1, end=TODAY, by=by, view=view)
+    return {r.group: (r.decisions, r.allowed) for r in figures.compared_rates}
+
+
+def counted_directly(site, by, view):
+    """The same figures, counted from the records one by one."""
+    records = ConsentRecord.objects.filter(site=site).order_by("id")
+    if view == StatView.CURRENT:
+        records = {r.consent_id: r for r in records}.values()  # the latest of each visitor
+    groups = {}
+    for r in records:
+        n, allowed = groups.get(getattr(r, by), (0, {}))
+        for key in ("preferences", "analytics", "marketing"):
+            allowed[key] = allowed.get(key, 0) + (r.categories[key] is True)
+        groups[getattr(r, by)] = (n + 1, allowed)
+    return groups
+
+
+@pytest.mark.parametrize("by", ["regime", "region"])
+def test_figures_by_regime_and_region_match_a_direct_count_live_and_rolled_up(regions, by):
+    live = {view: compared(regions, by, view) for view in StatView.values}
+    assert live == {view: counted_directly(regions, by, view) for view in StatView.values}
+    assert rollup().records == 8
+    assert DailyConsentStat.objects.filter(regime=OPT_OUT, region="US-CA").exists()
+    assert {view: compared(regions, by, view) for view in StatView.values} == live
+    # C changes their mind in Colorado after the roll-up: live at once, and the same once rolled up.
+    c = ConsentRecord.objects.get(action="custom", region="US-CA").consent_id
+    record(regions, c, "accept_all", DAY2, country="US", regime=OPT_OUT, region="US-CO")
+    live = {view: compared(regions, by, view) for view in StatView.values}
+    assert live == {view: counted_directly(regions, by, view) for view in StatView.values}
+    assert rollup().records == 1
+    assert {view: compared(regions, by, view) for view in StatView.values} == live
+
+
+def test_rates_by_regime_and_region(regions):
+    by_regime = consent_figures(site=regions, start=DAY1, end=TODAY, by="regime")
+    # Opt-out's "allowed" is "not opted out": B, C and F opted out of marketing, D did not.
+    assert table(by_regime.compared_rates) == {(DAY1, "opt_in"): (4, 75.0, 50.0), (DAY1, "opt_out"): (4, 50.0, 25.0)}
+    assert by_regime.regimes == ["opt_in", "opt_out"]
+    by_region = consent_figures(site=regions, start=DAY1, end=TODAY, by="region", view=StatView.CURRENT)
+    assert {r.group: r.decisions for r in by_region.compared_rates} == {"": 1, "DE": 1, "US-CA": 3, "US-CO": 1}
+    withdrawals = {r.group: r.actions["withdraw"] for r in by_region.compared_split}
+    assert withdrawals == {"": 0, "DE": 0, "US-CA": 1, "US-CO": 0}
+    # On day 1, only B's and C's opt-outs are still their latest decisions.
+    (day1,) = consent_figures(site=regions, start=DAY1, end=DAY1, by="regime", view=StatView.CURRENT).compared_rates
+    assert (day1.group, day1.decisions) == ("opt_out", 2)
+    assert consent_figures(site=regions, start=DAY1, end=DAY1, by="country").regimes == ["opt_in", "opt_out"]
+
+
+def test_an_opt_out_never_expires_from_the_current_figures(site):
+    site.consent_lifetime_days = 30
+    site.save()
+    old = TODAY - timedelta(days=40)
+    record(site, uuid.uuid4(), "accept_all", old)
+    record(site, uuid.uuid4(), "reject_all", old, country="US", regime=OPT_OUT, region="US-CA")
+
+    def current():
+        figures = consent_figures(site=site, start=old, end=TODAY, view=StatView.CURRENT, by="regime")
+        return table(figures.compared_rates), figures.regimes
+
+    assert current() == ({(old, "opt_out"): (1, 0.0, 0.0)}, ["opt_out"])
+    rollup()
+    assert current() == ({(old, "opt_out"): (1, 0.0, 0.0)}, ["opt_out"])
+
+
+def test_erasure_takes_the_visitor_out_of_their_regime_and_region(site):
+    erased = decide_in(site, "US-CA", "reject_all")
+    decide_in(site, "US-CA", "accept_all")
+    decide_in(site, "DE", "custom", analytics=True)
+    assert (erased.regime, erased.region) == (OPT_OUT, "US-CA")  # the site's default regimes
+    rollup(now=timezone.now() + LATER)
+    erase_visitor(site_snapshot(site.key), erased.consent_id)
+    (removal,) = PendingRemoval.objects.all()
+    assert (removal.regime, removal.region, removal.action) == (OPT_OUT, "US-CA", "reject_all")
+
+    def current(by):
+        rows = consent_figures(site=site, start=TODAY, end=TODAY, view=StatView.CURRENT, by=by).compared_rates
+        return {r.group: (r.decisions, r.rates["analytics"], r.rates["marketing"]) for r in rows}
+
+    expected = {"regime": {"opt_in": (1, 100.0, 0.0), "opt_out": (1, 100.0, 100.0)}}
+    expected["region"] = {"DE": (1, 100.0, 0.0), "US-CA": (1, 100.0, 100.0)}
+    assert {by: current(by) for by in expected} == expected
+    assert rollup(now=timezone.now() + LATER).removals == 1
+    assert {by: current(by) for by in expected} == expected
+    rows = DailyConsentStat.objects.filter(view="current").values_list("regime", "region", "action", "count")
+    assert sorted(rows) == [(OPT_IN, "DE", "custom", 1), (OPT_OUT, "US-CA", "accept_all", 1)]
+    # Decisions over time keep counting what was decided, in its regime.
+    by_regime = consent_figures(site=site, start=TODAY, end=TODAY, by="regime").compared_rates
+    assert {r.group: r.decisions for r in by_regime} == {"opt_in": 1, "opt_out": 2}

@@ -1,5 +1,6 @@
 """The consent dashboard: opt-in rates, the action split and the banner interaction rate, per
-site or for all sites, as charts with their exact figures, and as CSV. Staff only (admin_view)."""
+site or for all sites, as charts with their exact figures, compared by policy version, language,
+country, regime, region or site, and as CSV. Staff only (admin_view)."""
 
 import csv
 from datetime import timedelta
@@ -12,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from consent.admin.charts import line_chart, stacked_bars
-from consent.models import Action, Site, StatView
+from consent.models import Action, Regime, Site, StatView
 from consent.selectors.figures import consent_figures, interaction_rates
 from consent.services.access import sites_for
 
@@ -23,9 +24,12 @@ BY_CHOICES = [
     ("policy_version", "Policy version"),
     ("language", "Language"),
     ("country", "Country"),
+    ("regime", "Regime"),
+    ("region", "Region"),
     ("site", "Site"),
 ]
 ACTION_LABELS = dict(Action.choices)
+REGIME_LABELS = dict(Regime.choices)
 
 
 class DashboardForm(forms.Form):
@@ -81,6 +85,12 @@ def dashboard_view(request, model_admin=None):
     context.update(
         params=params,
         figures=figures,
+        by_label=dict(BY_CHOICES)[by or ""],
+        compared_rates=[(_group_label(by, row.group), row) for row in figures.compared_rates],
+        compared_split=[(_group_label(by, row.group), row) for row in figures.compared_split],
+        # Under opt-out, "allowed" means "not opted out": the page says so where such decisions count.
+        opt_out_counted=Regime.OPT_OUT in figures.regimes,
+        by_regime_query=_with(request, by="regime"),
         interaction=interaction,
         view_label=StatView(params["view"]).label,
         actions=ACTION_LABELS,
@@ -97,6 +107,13 @@ def dashboard_view(request, model_admin=None):
         ),
     )
     return TemplateResponse(request, "admin/consent/dashboard.html", context)
+
+
+def _group_label(by: str | None, group: str) -> str:
+    """How the page names a compared group: a regime by its label, an empty value as unknown."""
+    if by == "regime":
+        return REGIME_LABELS.get(group, group)
+    return group or "(unknown)"
 
 
 def _with(request, **extra) -> str:

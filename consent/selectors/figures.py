@@ -3,7 +3,12 @@
 Two views of the same decisions:
 - `decisions`: every decision counts on its day ("decisions over time");
 - `current`: every visitor counts once, with their latest decision, on its day; decisions
-  older than the site's consent lifetime have expired and are left out.
+  older than the site's consent lifetime have expired and are left out, except under opt-out,
+  where a decision stands until the visitor makes another (consent.services.checks).
+
+Each decision is counted under the regime it was made in (consent.models.Regime) and the visitor's
+region. A category's "allowed" is the same field under every regime, what the decision recorded:
+under opt-in a yes, under opt-out a category the visitor did not opt out of.
 
 The figures are the daily roll-ups (`DailyConsentStat`, kept by consent.services.rollup up to a
 high-water mark by record id) plus the records after the mark, counted here live in the same
@@ -33,6 +38,7 @@ from consent.models import (
     DailyConsentStat,
     DailyImpressions,
     PendingRemoval,
+    Regime,
     RollupMark,
     Site,
     StatView,
@@ -44,7 +50,14 @@ ROLLUP_NAME = "records"
 ID_BATCH = 10_000
 GRANULARITIES = ("day", "week", "month")
 # What the figures can be compared by, and the bucket field that holds it.
-DIMENSIONS = {"policy_version": "policy_version", "language": "language", "country": "country", "site": "site_id"}
+DIMENSIONS = {
+    "policy_version": "policy_version",
+    "language": "language",
+    "country": "country",
+    "regime": "regime",
+    "region": "region",
+    "site": "site_id",
+}
 # Read once: Django's enum builds the list anew on each access.
 ACTIONS = tuple(Action.values)
 
@@ -60,6 +73,8 @@ class Bucket(NamedTuple):
     policy_version: int
     language: str
     country: str
+    regime: str
+    region: str
     action: str
 
 
@@ -158,7 +173,7 @@ def removal_deltas(removals: Iterable[PendingRemoval]) -> Deltas:
     """What the erased visitors queued for removal take out of the current figures."""
     deltas: Deltas = {}
     for r in removals:
-        bucket = Bucket(r.site_id, r.day, r.policy_version, r.language, r.country, r.action)
+        bucket = Bucket._make(getattr(r, name) for name in Bucket._fields)
         allowed = {c: int(on is True) for c, on in r.categories.items() if c != REQUIRED_CATEGORY}
         deltas.setdefault(bucket, Tally()).add(Tally(1, allowed), sign=-1)
     return deltas
@@ -223,27 +238,31 @@ class InteractionRow:
 
 @dataclass
 class Figures:
-    """Opt-in rates and action split per period; with a comparison, also per group over the range."""
+    """Opt-in rates and action split per period; with a comparison, also per group over the range.
+    `regimes` are those the counted decisions were made under, strictest first."""
 
     keys: list[str]
     rates: list[RateRow]
     split: list[SplitRow]
     compared_rates: list[RateRow] = field(default_factory=list)
     compared_split: list[SplitRow] = field(default_factory=list)
+    regimes: list[str] = field(default_factory=list)
 
 
 class Cell(NamedTuple):
-    """Counts are summed per day, compared value ("" without a comparison) and action."""
+    """Counts are summed per day, compared value ("" without a comparison), regime and action."""
 
     day: date
     group: int | str
+    regime: str
     action: str
 
 
 @dataclass(frozen=True)
 class Window:
     """The sites counted, by id, with the first day counted for each (in the current view, the
-    decisions older than the site's consent lifetime have expired) and their names."""
+    decisions older than the site's consent lifetime have expired; an opt-out never does) and
+    their names."""
 
     start: date
     end: date
@@ -252,7 +271,11 @@ class Window:
 
     def holds(self, bucket: Bucket) -> bool:
         first = self.first_day.get(bucket.site_id)
-        return first is not None and max(self.start, first) <= bucket.day <= self.end
+        if first is None:
+            return False
+        if bucket.regime == Regime.OPT_OUT:
+            first = self.start
+        return max(self.start, first) <= bucket.day <= self.end
 
 
 def _check(granularity: str, by: str | None, view: str) -> None:
@@ -283,16 +306,16 @@ def _window(site: Site | None, start: date, end: date, view: str) -> Window:
 
 def _rolled_up(window: Window, view: str, keys: list[str], dim: str | None) -> dict[Cell, Tally]:
     """The stored roll-up rows in the window, summed per cell: one query."""
-    in_window = Q(pk__in=[])
+    in_window = Q(site_id__in=list(window.first_day), regime=Regime.OPT_OUT)  # an opt-out never expires
     for site_id, day in window.first_day.items():
         in_window |= Q(site_id=site_id, day__gte=day)
     rows = DailyConsentStat.objects.filter(in_window, view=view, day__range=(window.start, window.end))
     aliases = [(k, f"a{i}") for i, k in enumerate(keys)]
     allowed = {a: Coalesce(Sum(Cast(KeyTextTransform(k, "allowed"), IntegerField())), 0) for k, a in aliases}
-    fields = ["day", "action", *([dim] if dim else [])]
+    fields = dict.fromkeys(["day", "regime", "action", *([dim] if dim else [])])
     cells: dict[Cell, Tally] = defaultdict(lambda: Tally(0, dict.fromkeys(keys, 0)))
     for row in rows.values(*fields).annotate(n=Sum("count"), **allowed).order_by():
-        tally = cells[Cell(row["day"], row[dim] if dim else "", row["action"])]
+        tally = cells[Cell(row["day"], row[dim] if dim else "", row["regime"], row["action"])]
         tally.count += row["n"]
         for key, alias in aliases:
             tally.allowed[key] += row[alias]
@@ -312,7 +335,7 @@ def _add_live(cells: dict[Cell, Tally], live: Deltas, window: Window, dim: str |
     """Add the live counts of the buckets in the window to their cells."""
     for bucket, tally in live.items():
         if window.holds(bucket):
-            cells[Cell(bucket.day, getattr(bucket, dim) if dim else "", bucket.action)].add(tally)
+            cells[Cell(bucket.day, getattr(bucket, dim) if dim else "", bucket.regime, bucket.action)].add(tally)
 
 
 def _fold(
@@ -348,8 +371,8 @@ def consent_figures(
 ) -> Figures:
     """What the dashboard shows for one site (all if None), from one pass over the roll-ups: the
     opt-in rate per category (the share of decisions, or of current visitors, that allow it) and
-    the action split per period, and with `by` the same per policy version, language, country or
-    site over the whole range."""
+    the action split per period, and with `by` the same per policy version, language, country,
+    regime, region or site over the whole range."""
     _check(granularity, by, view)
     window = _window(site, start, end, view)
     keys = category_keys(window.first_day)
@@ -357,7 +380,8 @@ def consent_figures(
     cells = _rolled_up(window, view, keys, dim)
     _add_live(cells, _live(window, view, keys), window, dim)
     rates, split = _fold(keys, cells, lambda cell: (period_start(cell.day, granularity), ""))
-    figures = Figures(keys, rates, split)
+    counted = {cell.regime for cell, tally in cells.items() if tally.count}
+    figures = Figures(keys, rates, split, regimes=[r for r in Regime.values if r in counted])
     if dim:
         label = window.names.__getitem__ if dim == "site_id" else str
         figures.compared_rates, figures.compared_split = _fold(keys, cells, lambda cell: (start, label(cell.group)))

@@ -36,9 +36,10 @@ from consent.services.sites import SiteSnapshot
 SETTLE = timedelta(minutes=2)
 CHUNK_SIZE = 100_000
 
+COLUMNS = ("view", *Bucket._fields, "count", "allowed")
 UPSERT = f"""
-    INSERT INTO {DailyConsentStat._meta.db_table} ({", ".join(("view", *Bucket._fields, "count", "allowed"))})
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+    INSERT INTO {DailyConsentStat._meta.db_table} ({", ".join(COLUMNS)})
+    VALUES ({", ".join(["%s"] * len(COLUMNS))})
     ON CONFLICT (view, {", ".join(Bucket._fields)}) DO UPDATE SET count = excluded.count, allowed = excluded.allowed
 """  # noqa: S608  (names from the model, values as parameters)
 
@@ -156,19 +157,11 @@ def _removals(deleting: QuerySet, counted: int) -> Iterable[PendingRemoval]:
     later = ConsentRecord.objects.filter(
         site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__gt=OuterRef("id"), id__lte=counted
     )
-    heads = deleting.filter(~Exists(later), id__lte=counted).values_list(
-        "site_id", "created_at", "policy_version", "language", "country", "action", "categories"
+    heads = deleting.filter(~Exists(later), id__lte=counted).values(
+        "site_id", "created_at", "policy_version", "language", "country", "regime", "region", "action", "categories"
     )
-    for site_id, created_at, version, language, country, action, categories in heads:
-        yield PendingRemoval(
-            site_id=site_id,
-            day=created_at.astimezone(UTC).date(),
-            policy_version=version,
-            language=language,
-            country=country,
-            action=action,
-            categories=categories,
-        )
+    for head in heads:
+        yield PendingRemoval(day=head.pop("created_at").astimezone(UTC).date(), **head)
 
 
 def record_impression(*, site: SiteSnapshot, language: str = "", country: str = "", day: date | None = None) -> None:

@@ -24,14 +24,16 @@ def axe_violations(page, context="document") -> list:
 
 @pytest.fixture
 def sites(db):
-    """Two sites with a week of decisions each, their categories named long enough to need room."""
+    """Two sites with a week of decisions each, their categories named long enough to need room;
+    half of the second site's visitors decide under opt-out, in California."""
     today = timezone.now().date()
     made = [make_site(name="Shop"), make_site(name="Shop", origins=("https://shop2.example",))]
     for site in made:
         for age in range(7, 0, -1):
             for n in range(4):
                 action = ("accept_all", "reject_all", "custom", "withdraw")[n]
-                record(site, uuid.uuid4(), action, today - timedelta(days=age), analytics=n % 2 == 0)
+                where = {"regime": "opt_out", "region": "US-CA"} if site is made[1] and n % 2 else {}
+                record(site, uuid.uuid4(), action, today - timedelta(days=age), analytics=n % 2 == 0, **where)
     return made
 
 
@@ -46,12 +48,14 @@ def staff_page(browser, live_server):
     context.close()
 
 
-def test_the_dashboard_has_no_axe_violation_and_no_clipped_column(live_server, staff_page, sites):
+@pytest.mark.parametrize("by", ["site", "regime"])
+def test_the_dashboard_has_no_axe_violation_and_no_clipped_column(live_server, staff_page, sites, by):
     page = staff_page
     for width in (1400, 1280, 1024):
         page.set_viewport_size({"width": width, "height": 900})
-        page.goto(f"{live_server.url}/admin/consent/site/dashboard/?by=site")
+        page.goto(f"{live_server.url}/admin/consent/site/dashboard/?by={by}")
         expect(page.locator("#comparison-table")).to_be_visible()
+        expect(page.locator("#regime-note")).to_be_visible()
         for table in ("#rates-table", "#split-table", "#comparison-table", "#comparison-split-table"):
             box = page.locator(table).locator("xpath=..")
             clipped = box.evaluate("(box) => box.scrollWidth > box.clientWidth + 1")
