@@ -170,6 +170,12 @@ class Site(models.Model):
         help_text="For a known region no rule names. A visitor whose region is unknown gets the strictest "
         "regime the site uses.",
     )
+    scan_weekly = models.BooleanField(
+        "scan weekly",
+        default=False,
+        db_default=False,
+        help_text="Scan the site's pages for cookies once a week (the cron job `manage.py scansite --due`).",
+    )
     reload_on_withdrawal = models.BooleanField(
         default=False,
         help_text="Reload the page when a visitor withdraws a category, so that scripts already running stop.",
@@ -788,3 +794,31 @@ class SiteAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.site}: {self.role}"
+
+
+class CookieScan(models.Model):
+    """One run of the cookie scanner over a site's pages (consent.scanner): what the pages set before
+    any decision, after "Reject all" and after "Accept all", classified, with the findings. Kept, so
+    that the admin shows each report and what changed since the previous one."""
+
+    QUEUED, RUNNING, FINISHED, FAILED = "queued", "running", "finished", "failed"
+    STATUSES = [(QUEUED, "Queued"), (RUNNING, "Running"), (FINISHED, "Finished"), (FAILED, "Failed")]
+    TRIGGERS = [("command", "Command"), ("admin", "Scan now"), ("schedule", "Schedule")]
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="scans")
+    status = models.CharField(max_length=10, choices=STATUSES, default=QUEUED)
+    trigger = models.CharField(max_length=10, choices=TRIGGERS, default="command")
+    requested_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The whole report (consent.scanner.report): pages, cookies, storage, hosts, findings, suggestions.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, help_text="Why the scan could not run, for a failed one.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["site", "created_at"], name="scan_site_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.site} scan {self.created_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -1,0 +1,45 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from consent.services.partitions import drop_empty, ensure_partitions, is_partitioned, partitions
+
+
+class Command(BaseCommand):
+    help = (
+        "The decision log's monthly partitions on PostgreSQL: make this month's and the next ones ahead "
+        "of time, and drop old ones the purge emptied. Idempotent, safe from cron (monthly or daily). "
+        "Nothing to do on SQLite."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--ahead", type=int, default=3, help="Months made ahead of this one (default 3)")
+        parser.add_argument(
+            "--drop-empty-before",
+            metavar="YYYY-MM-DD",
+            type=date.fromisoformat,
+            help="Also drop the empty partitions of months that ended by then",
+        )
+        parser.add_argument("--list", action="store_true", help="List the partitions with their rows and size")
+
+    def handle(self, *args, ahead, drop_empty_before, list, **options):
+        if ahead < 0:
+            raise CommandError("--ahead must be 0 or more.")
+        if not is_partitioned():
+            self.stdout.write("The decision log is not partitioned here (SQLite): nothing to do.")
+            return
+        for name in ensure_partitions(ahead=ahead):
+            self.stdout.write(f"Made {name}.")
+        if drop_empty_before:
+            for name in drop_empty(before=drop_empty_before):
+                self.stdout.write(f"Dropped {name} (empty).")
+        if list:
+            for partition in partitions():
+                span = (
+                    "default"
+                    if partition.end is None
+                    else f"{partition.start:%Y-%m-%d} to {partition.end:%Y-%m-%d}"
+                    if partition.start
+                    else f"up to {partition.end:%Y-%m-%d}"
+                )
+                self.stdout.write(f"{partition.name}: {span}, {partition.rows} records, {partition.bytes / 1e6:.1f} MB")
