@@ -20,3 +20,23 @@ accesslog = None
 control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""
 if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+
+# Metrics (consent.metrics): with PROMETHEUS_MULTIPROC_DIR set, each worker writes its counters to
+# files there and a scrape sums them all, so that /metrics counts what every worker did.
+def on_starting(server):
+    """Start from an empty directory: what a previous server left there is not ours to count."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.remove(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    """A worker's counts stay (they are counts of what it did); its live gauges go with it."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "consent.csp.StaffPagesContentSecurityPolicy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "consent.metrics.middleware.RequestTimer",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,6 +141,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # per test run, so that two runs on one machine do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"cmp-test-{os.getpid()}.sqlite3")}
 
+# Read replicas, comma-separated URLs (docs/operations.md, "Read replicas"), as replica_1, replica_2...
+# The dashboard and its CSV, a visitor's history and export and the proof's verification read from
+# one that answers and is at most CMP_REPLICA_MAX_LAG_SECONDS behind (consent.replicas); the check
+# and every write stay on the primary. Tests create no database there: a streaming replica already
+# holds the primary's.
+CMP_READ_REPLICAS: list[str] = []
+for number, url in enumerate(env_list("DATABASE_REPLICA_URLS"), 1):
+    replica = dj_database_url.parse(
+        url,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+        test_options={"MIRROR": "default"},
+    )
+    if "postgresql" not in DATABASES["default"]["ENGINE"] or "postgresql" not in replica["ENGINE"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs PostgreSQL, for the primary and each replica.")
+    # A replica that does not answer holds a heavy read up for 2 s, not a TCP timeout.
+    replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES[f"replica_{number}"] = replica
+    CMP_READ_REPLICAS.append(f"replica_{number}")
+CMP_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("CMP_REPLICA_MAX_LAG_SECONDS", "5"))
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
@@ -187,7 +209,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 # and HSTS for a year. `manage.py check --deploy` is then clean.
 HTTPS = env_bool("HTTPS", env_bool("SECURE_COOKIES"))
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Names of our own: where the CMP shares a host with a site (another port), Django's defaults would
+# collide with the site's, and our session middleware would delete the site's empty-looking
+# `sessionid` on the widget's request.
+SESSION_COOKIE_NAME = "cmp_session"
+CSRF_COOKIE_NAME = "cmp_csrftoken"
+# /metrics too: Prometheus scrapes each instance on its private address, over http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000")) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
 
@@ -244,11 +272,18 @@ CMP_CACHE_EPOCH_SECONDS = float(os.environ.get("CMP_CACHE_EPOCH_SECONDS", "0.25"
 # Webhooks may go to loopback, private and link-local addresses (a receiver on the same network):
 # off by default, so that an admin form cannot make this server call its own network.
 CMP_WEBHOOKS_ALLOW_PRIVATE = env_bool("CMP_WEBHOOKS_ALLOW_PRIVATE")
+# The cookie scanner may visit loopback, private and link-local addresses when the admin's "Scan now"
+# or the weekly schedule starts it (manage.py scansite run by hand always may): off by default, so
+# that a site's origins cannot make this server browse its own network (docs/scanner.md).
+CMP_SCANNER_ALLOW_PRIVATE = env_bool("CMP_SCANNER_ALLOW_PRIVATE")
 # Public base URL of this server, used in the widget to reach the API (default: from the request).
 CMP_PUBLIC_URL = os.environ.get("CMP_PUBLIC_URL", "").rstrip("/")
 # The date this deployment's sites began honouring Global Privacy Control, for /.well-known/gpc.json
 # (optional in the GPC specification; left out when empty).
 CMP_GPC_LAST_UPDATE = os.environ.get("CMP_GPC_LAST_UPDATE", "")
+# The bearer token Prometheus sends to scrape /metrics (docs/operations.md, "Metrics"). Empty: the
+# endpoint is off (404).
+CMP_METRICS_TOKEN = os.environ.get("CMP_METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

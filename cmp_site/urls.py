@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from consent.admin.staff import StaffAdminSite
+from consent.metrics.views import metrics_view
 
 
 def health(request):
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="docs"),
     path("healthz", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("consent.widget.urls")),
 ]
 

@@ -38,6 +38,9 @@ How it stays true, in every deployment:
    error Redis is left alone for `PAUSE_SECONDS`. The outage is logged once when it starts and once
    when it ends, per process, never per call.
 
+Every name `fetch` reads counts once in cmp_cache_requests_total (consent.metrics): a hit, a miss
+(also each read when no Redis is configured), or unavailable (Redis down or paused).
+
 What it costs: a cached read is one Redis round trip (a Lua script); a miss adds one to store the
 value; a change adds one delete; the epoch is one indexed read per process every `EPOCH_SECONDS`.
 While Redis is unreachable, each change waits `EPOCH_SECONDS` (0.25 s by default) before it answers.
@@ -54,6 +57,8 @@ from collections.abc import Callable, Iterable, Sequence
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+
+from consent import metrics
 
 logger = logging.getLogger("consent.cache")
 
@@ -260,13 +265,16 @@ def fetch(names: Sequence[str], *, flags: Sequence[str] = ()) -> Fetched:
     if client is None:
         # No shared cache: every read goes to the database. Redis paused: likewise, and a touch
         # waits for Redis to be back.
-        due = {flag for flag in flags if _local_touch_due(flag)} if not is_shared() else set()
+        shared = is_shared()
+        metrics.count_cache("unavailable" if shared else "miss", len(names))
+        due = {flag for flag in flags if _local_touch_due(flag)} if not shared else set()
         return Fetched({}, set(), 0, due)
     epoch = _current_epoch()
     token = _lease_token()
     try:
         raw = run_script(_READ, [*names, *flags], [token, LEASE_MILLISECONDS, epoch, len(flags), TOUCH_SECONDS])
     except Unavailable:
+        metrics.count_cache("unavailable", len(names))
         return Fetched({}, set(), epoch, set())
     values, leased = {}, set()
     for name, value in zip(names, raw, strict=False):
@@ -274,6 +282,8 @@ def fetch(names: Sequence[str], *, flags: Sequence[str] = ()) -> Fetched:
             leased.add(name)
         elif not value.startswith(b"L|"):
             values[name] = pickle.loads(value.partition(b"|")[2])  # noqa: S301 (our own Redis, our own values)
+    metrics.count_cache("hit", len(values))
+    metrics.count_cache("miss", len(names) - len(values))
     due = {flag for flag, value in zip(flags, raw[len(names) :], strict=True) if value}
     return Fetched(values, leased, epoch, due)
 

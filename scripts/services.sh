@@ -13,3 +13,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'cmp'" | grep -q 1 \
   || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE cmp" >/dev/null
+# tests/test_replicas.py streams a standby from this server (pg_basebackup): let the suite's user
+# replicate from 127.0.0.1, trusted as its other connections are. Prepended, since the first
+# matching line of pg_hba.conf wins; a reload leaves running connections alone.
+if ! psql "host=127.0.0.1 user=postgres dbname=replication replication=true" -c "IDENTIFY_SYSTEM" >/dev/null 2>&1; then
+  hba=$(psql -h 127.0.0.1 -U postgres -tAc "SHOW hba_file")
+  sed -i "1i host replication postgres 127.0.0.1/32 trust" "$hba"
+  psql -h 127.0.0.1 -U postgres -tAc "SELECT pg_reload_conf()" >/dev/null
+fi

@@ -17,8 +17,9 @@ import requests
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-# A Redis database of its own, emptied when a deployment starts.
-REDIS_DB_URL = "redis://127.0.0.1:6379/3"
+# A Redis database of its own, emptied when a deployment starts (DEPLOYMENT_REDIS_URL: another
+# one, for a run beside one that uses it).
+REDIS_DB_URL = os.environ.get("DEPLOYMENT_REDIS_URL", "redis://127.0.0.1:6379/3")
 
 
 def free_port() -> int:

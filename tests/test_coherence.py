@@ -189,7 +189,9 @@ def redis_proxy():
 @pytest.fixture(scope="module")
 def proxied_server(database, workdir, redis_proxy):
     redis.Redis.from_url(REDIS_DB_URL).flushdb()
-    server = Server(database, workdir, redis_url=f"redis://127.0.0.1:{redis_proxy.port}/3", workers=WORKERS)
+    server = Server(
+        database, workdir, redis_url=REDIS_DB_URL.replace(":6379/", f":{redis_proxy.port}/"), workers=WORKERS
+    )
     yield server
     server.stop()
 

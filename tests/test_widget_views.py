@@ -144,3 +144,12 @@ def test_the_gpc_declaration(client, settings):
     assert response.json() == {"gpc": True}
     settings.CMP_GPC_LAST_UPDATE = "2026-11-25"
     assert client.get("/.well-known/gpc.json").json() == {"gpc": True, "lastUpdate": "2026-11-25"}
+
+
+def test_the_widget_leaves_the_sites_own_session_and_csrf_cookies_alone(client, site):
+    # A site on the same host (another port) sends its cookies with the widget's request.
+    client.cookies["sessionid"] = "abc"
+    client.cookies["csrftoken"] = "xyz"
+    response = client.get(f"/cmp/{site.key}.js")
+    assert response.status_code == 200
+    assert not {"sessionid", "csrftoken"} & set(response.cookies)

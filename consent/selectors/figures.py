@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 from typing import NamedTuple
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
@@ -43,6 +44,7 @@ from consent.models import (
     Site,
     StatView,
 )
+from consent.replicas import heavy_read
 
 # The high-water mark's name: the roll-ups count the records up to its id.
 ROLLUP_NAME = "records"
@@ -108,17 +110,19 @@ def merge(into: Deltas, deltas: Deltas, sign: int = 1) -> Deltas:
     return into
 
 
-def category_keys(site_ids: Iterable[int] | None = None) -> list[str]:
+def category_keys(site_ids: Iterable[int] | None = None, *, using: str = DEFAULT_DB_ALIAS) -> list[str]:
     """The refusable categories of the given sites (all if None): built-in ones first, in order."""
-    rows = Category.objects.exclude(key=REQUIRED_CATEGORY)
+    rows = Category.objects.using(using).exclude(key=REQUIRED_CATEGORY)
     rows = rows if site_ids is None else rows.filter(site_id__in=list(site_ids))
     keys = set(rows.values_list("key", flat=True).distinct())
     return [k for k in BUILTIN_CATEGORIES if k in keys] + sorted(keys - set(BUILTIN_CATEGORIES))
 
 
-def counted_up_to() -> int:
+def counted_up_to(*, using: str = DEFAULT_DB_ALIAS) -> int:
     """The id of the last record the roll-ups count (0 before the first roll-up)."""
-    return RollupMark.objects.filter(name=ROLLUP_NAME).values_list("last_record_id", flat=True).first() or 0
+    return (
+        RollupMark.objects.using(using).filter(name=ROLLUP_NAME).values_list("last_record_id", flat=True).first() or 0
+    )
 
 
 def bucket_counts(records: QuerySet, keys: list[str]) -> Deltas:
@@ -138,14 +142,14 @@ def bucket_counts(records: QuerySet, keys: list[str]) -> Deltas:
     }
 
 
-def current_deltas(lo: int, hi: int | None, keys: list[str]) -> Deltas:
+def current_deltas(lo: int, hi: int | None, keys: list[str], *, using: str = DEFAULT_DB_ALIAS) -> Deltas:
     """How the current figures change when the records after id `lo` (up to `hi`) are counted:
     each of their visitors' latest record comes in, the visitor's head as of `lo` goes out."""
     after = Q(id__gt=lo) if hi is None else Q(id__gt=lo, id__lte=hi)
     later = ConsentRecord.objects.filter(
         after, site_id=OuterRef("site_id"), consent_id=OuterRef("consent_id"), id__gt=OuterRef("id")
     )
-    latest = ConsentRecord.objects.filter(after).filter(~Exists(later))
+    latest = ConsentRecord.objects.using(using).filter(after).filter(~Exists(later))
     deltas = bucket_counts(latest, keys)
     if lo:
         for batch in _previous_heads(latest, lo):
@@ -166,7 +170,7 @@ def _previous_heads(latest: QuerySet, lo: int) -> Iterable[QuerySet]:
         .order_by()
     )
     for i in range(0, len(heads), ID_BATCH):
-        yield ConsentRecord.objects.filter(id__in=heads[i : i + ID_BATCH])
+        yield ConsentRecord.objects.using(latest.db).filter(id__in=heads[i : i + ID_BATCH])
 
 
 def removal_deltas(removals: Iterable[PendingRemoval]) -> Deltas:
@@ -288,12 +292,12 @@ def _check(granularity: str, by: str | None, view: str) -> None:
         raise ValueError(f"The view is one of {', '.join(StatView.values)}.")
 
 
-def _window(site: Site | None, start: date, end: date, view: str) -> Window:
+def _window(site: Site | None, start: date, end: date, view: str, using: str) -> Window:
     """The window over one site, or over every site (one query)."""
     if site is not None:
         sites = [(site.pk, site.consent_lifetime_days, site.name, site.key)]
     else:
-        sites = list(Site.objects.values_list("id", "consent_lifetime_days", "name", "key"))
+        sites = list(Site.objects.using(using).values_list("id", "consent_lifetime_days", "name", "key"))
     today = timezone.now().astimezone(UTC).date()
     first_day, names = {}, {}
     shared = Counter(name for _, _, name, _ in sites)
@@ -304,12 +308,12 @@ def _window(site: Site | None, start: date, end: date, view: str) -> Window:
     return Window(start, end, first_day, names)
 
 
-def _rolled_up(window: Window, view: str, keys: list[str], dim: str | None) -> dict[Cell, Tally]:
+def _rolled_up(window: Window, view: str, keys: list[str], dim: str | None, using: str) -> dict[Cell, Tally]:
     """The stored roll-up rows in the window, summed per cell: one query."""
     in_window = Q(site_id__in=list(window.first_day), regime=Regime.OPT_OUT)  # an opt-out never expires
     for site_id, day in window.first_day.items():
         in_window |= Q(site_id=site_id, day__gte=day)
-    rows = DailyConsentStat.objects.filter(in_window, view=view, day__range=(window.start, window.end))
+    rows = DailyConsentStat.objects.using(using).filter(in_window, view=view, day__range=(window.start, window.end))
     aliases = [(k, f"a{i}") for i, k in enumerate(keys)]
     allowed = {a: Coalesce(Sum(Cast(KeyTextTransform(k, "allowed"), IntegerField())), 0) for k, a in aliases}
     fields = dict.fromkeys(["day", "regime", "action", *([dim] if dim else [])])
@@ -322,13 +326,14 @@ def _rolled_up(window: Window, view: str, keys: list[str], dim: str | None) -> d
     return cells
 
 
-def _live(window: Window, view: str, keys: list[str]) -> Deltas:
+def _live(window: Window, view: str, keys: list[str], using: str) -> Deltas:
     """The records after the mark, counted as the next roll-up will count them; in the current
     view, less the erased visitors it has yet to take out."""
-    mark = counted_up_to()
+    mark = counted_up_to(using=using)
+    records = ConsentRecord.objects.using(using)
     if view == StatView.DECISIONS:
-        return bucket_counts(ConsentRecord.objects.filter(id__gt=mark, site_id__in=window.first_day), keys)
-    return merge(current_deltas(mark, None, keys), removal_deltas(PendingRemoval.objects.all()))
+        return bucket_counts(records.filter(id__gt=mark, site_id__in=window.first_day), keys)
+    return merge(current_deltas(mark, None, keys, using=using), removal_deltas(PendingRemoval.objects.using(using)))
 
 
 def _add_live(cells: dict[Cell, Tally], live: Deltas, window: Window, dim: str | None) -> None:
@@ -360,6 +365,7 @@ def _fold(
     )
 
 
+@heavy_read
 def consent_figures(
     *,
     site: Site | None = None,
@@ -368,17 +374,18 @@ def consent_figures(
     granularity: str = "day",
     by: str | None = None,
     view: str = StatView.DECISIONS,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> Figures:
     """What the dashboard shows for one site (all if None), from one pass over the roll-ups: the
     opt-in rate per category (the share of decisions, or of current visitors, that allow it) and
     the action split per period, and with `by` the same per policy version, language, country,
-    regime, region or site over the whole range."""
+    regime, region or site over the whole range. A heavy read (consent.replicas)."""
     _check(granularity, by, view)
-    window = _window(site, start, end, view)
-    keys = category_keys(window.first_day)
+    window = _window(site, start, end, view, using)
+    keys = category_keys(window.first_day, using=using)
     dim = DIMENSIONS[by] if by else None
-    cells = _rolled_up(window, view, keys, dim)
-    _add_live(cells, _live(window, view, keys), window, dim)
+    cells = _rolled_up(window, view, keys, dim, using)
+    _add_live(cells, _live(window, view, keys, using), window, dim)
     rates, split = _fold(keys, cells, lambda cell: (period_start(cell.day, granularity), ""))
     counted = {cell.regime for cell, tally in cells.items() if tally.count}
     figures = Figures(keys, rates, split, regimes=[r for r in Regime.values if r in counted])
@@ -388,13 +395,14 @@ def consent_figures(
     return figures
 
 
+@heavy_read
 def interaction_rates(
-    *, site: Site | None = None, start: date, end: date, granularity: str = "day"
+    *, site: Site | None = None, start: date, end: date, granularity: str = "day", using: str = DEFAULT_DB_ALIAS
 ) -> list[InteractionRow]:
     """Decisions divided by banners shown, per period, for one site (all if None). Sums counts
-    only: no category work."""
+    only: no category work. A heavy read (consent.replicas)."""
     _check(granularity, None, StatView.DECISIONS)
-    sites = [site.pk] if site is not None else list(Site.objects.values_list("id", flat=True))
+    sites = [site.pk] if site is not None else list(Site.objects.using(using).values_list("id", flat=True))
     rows: dict[date, InteractionRow] = {}
 
     def add(day: date, decisions: int = 0, impressions: int = 0) -> None:
@@ -403,16 +411,20 @@ def interaction_rates(
         row.decisions += decisions
         row.impressions += impressions
 
-    rolled = DailyConsentStat.objects.filter(view=StatView.DECISIONS, site_id__in=sites, day__range=(start, end))
+    rolled = DailyConsentStat.objects.using(using).filter(
+        view=StatView.DECISIONS, site_id__in=sites, day__range=(start, end)
+    )
     for day, n in rolled.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
         add(day, decisions=n)
-    live = ConsentRecord.objects.filter(id__gt=counted_up_to(), site_id__in=sites).annotate(
-        day=TruncDate("created_at", tzinfo=UTC)
+    live = (
+        ConsentRecord.objects.using(using)
+        .filter(id__gt=counted_up_to(using=using), site_id__in=sites)
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
     )
     for day, n in live.values("day").annotate(n=Count("id")).values_list("day", "n").order_by():
         if start <= day <= end:
             add(day, decisions=n)
-    shown = DailyImpressions.objects.filter(site_id__in=sites, day__range=(start, end))
+    shown = DailyImpressions.objects.using(using).filter(site_id__in=sites, day__range=(start, end))
     for day, n in shown.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
         add(day, impressions=n)
     return [rows[k] for k in sorted(rows)]

@@ -1,12 +1,13 @@
 """Answering "may I?": the visitor's current consent, fail-closed, from the cache when it can."""
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from consent import cache
+from consent import cache, metrics
 from consent.models import REQUIRED_CATEGORY, Action, ConsentState
 from consent.services.errors import InvalidDecision, UnknownCategory, UnknownSite
 from consent.services.regimes import NOTICE, OPT_IN, OPT_OUT
@@ -103,7 +104,9 @@ def check_category(site: SiteSnapshot, consent_id, key: str, region: str | None 
     if key not in site.categories:
         raise UnknownCategory(f"The site has no category {key!r}: it has {', '.join(site.categories)}.")
     regime = site.regime_in(region) if region is not None else OPT_IN
-    return _allowed(current_consent(site, consent_id), key, regime)
+    answer = _allowed(current_consent(site, consent_id), key, regime)
+    metrics.count_check(site.key, answer)
+    return answer
 
 
 # A site key never changes hands, so each process may remember the site's id: it names the
@@ -144,12 +147,15 @@ def check_with_api_key(*, site_key: str, token: str, consent_id: uuid.UUID, key:
         # First check of this site in this process: its state was not part of the read.
         _site_ids[site_key] = site.id
         found.store(loaded)
-        return _allowed(current_consent(site, consent_id), key)
-    state = found.get(names["state"])
-    if state is cache.MISSING:
-        state = loaded[names["state"]] = _load_state(site.id, consent_id)
-    found.store(loaded)
-    return _allowed(_current(site, consent_id, state), key)
+        answer = _allowed(current_consent(site, consent_id), key)
+    else:
+        state = found.get(names["state"])
+        if state is cache.MISSING:
+            state = loaded[names["state"]] = _load_state(site.id, consent_id)
+        found.store(loaded)
+        answer = _allowed(_current(site, consent_id, state), key)
+    metrics.count_check(site_key, answer)
+    return answer
 
 
 def check_many(site: SiteSnapshot, consent_ids: list, keys: list[str] | None = None) -> dict[str, dict[str, bool]]:
@@ -173,9 +179,12 @@ def check_many(site: SiteSnapshot, consent_ids: list, keys: list[str] | None = N
             found[cid] = loaded.get(cid, NO_DECISION)
         fetched.store({cache.state_name(site.id, cid): found[cid] for cid in missing})
     now = timezone.now()
-    results = {}
+    results, answered = {}, Counter()
     for cid in consent_ids:
         cached = found[cid]
         current = None if cached == NO_DECISION else _to_current(site, cid, cached, now)
-        results[str(cid)] = {key: _allowed(current, key)[0] for key in keys}
+        answers = {key: _allowed(current, key) for key in keys}
+        results[str(cid)] = {key: allowed for key, (allowed, _) in answers.items()}
+        answered.update(answers.values())
+    metrics.count_checks(site.key, answered)
     return results

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from consent.models import (
     ShownConfiguration,
     Site,
 )
+from consent.replicas import heavy_read
 from consent.services.keys import derived_key, derived_keys
 
 GENESIS = "0" * 64
@@ -116,12 +117,14 @@ def _signed_by_us(checkpoint) -> bool:
     )
 
 
-def _period_leaves(site_id: int, after: int, upto: int) -> dict[int, str] | str:
+def _period_leaves(site_id: int, after: int, upto: int, using: str = DEFAULT_DB_ALIAS) -> dict[int, str] | str:
     """The hashes of the records in (after, upto], present or erased, by record id; a string
     says why they cannot be: a record both present and marked erased."""
-    leaves = dict(ConsentRecord.objects.filter(site_id=site_id, id__gt=after, id__lte=upto).values_list("id", "hash"))
+    leaves = dict(
+        ConsentRecord.objects.using(using).filter(site_id=site_id, id__gt=after, id__lte=upto).values_list("id", "hash")
+    )
     # Read after the records: an erasure committing in between shows up here, not nowhere.
-    erased = ErasedRecord.objects.filter(site_id=site_id, record_id__gt=after, record_id__lte=upto)
+    erased = ErasedRecord.objects.using(using).filter(site_id=site_id, record_id__gt=after, record_id__lte=upto)
     for record_id, hash_hex in erased.values_list("record_id", "hash"):
         if leaves.setdefault(record_id, hash_hex) != hash_hex:
             return f"record {record_id} is both present and marked erased with another hash"
@@ -172,10 +175,12 @@ class ProofBroken(Exception):
     """The records to seal show tampering: sealing them would vouch for it."""
 
 
-def _backdated(site_id: int, checkpoint: ProofCheckpoint, upto: int | None = None) -> str | None:
+def _backdated(
+    site_id: int, checkpoint: ProofCheckpoint, upto: int | None = None, using: str = DEFAULT_DB_ALIAS
+) -> str | None:
     """Records after a checkpoint's period but dated before it sealed: a record settled by then
     was sealed, so these were inserted afterwards with a false date."""
-    late = ConsentRecord.objects.filter(
+    late = ConsentRecord.objects.using(using).filter(
         site_id=site_id,
         id__gt=checkpoint.last_record_id,
         created_at__lt=checkpoint.sealed_at - timedelta(seconds=SETTLE_SECONDS),
@@ -209,24 +214,28 @@ class ProofReport:
         return self.broken is None
 
 
-def verify_site(site: Site, *, batch_size: int = 5000) -> ProofReport:
+@heavy_read
+def verify_site(site: Site, *, batch_size: int = 5000, using: str = DEFAULT_DB_ALIAS) -> ProofReport:
     """Check everything: each visitor's chain, each erasure marker's left-behind links, and
-    each checkpoint's seal. Stops at the first broken link and says where it is."""
+    each checkpoint's seal. Stops at the first broken link and says where it is. A heavy read
+    (consent.replicas)."""
     report = ProofReport()
     for check in (_verify_chains, _verify_shown, _verify_markers, _verify_checkpoints):
-        report.broken = check(site, report, batch_size)
+        report.broken = check(site, report, batch_size, using)
         if report.broken:
             break
     return report
 
 
-def _verify_chains(site: Site, report: ProofReport, batch_size: int) -> str | None:
-    states = ConsentState.objects.filter(site=site).values_list(
-        "consent_id", "head_hash", "record_count", "categories", "action", "policy_version", "decided_at"
+def _verify_chains(site: Site, report: ProofReport, batch_size: int, using: str) -> str | None:
+    states = (
+        ConsentState.objects.using(using)
+        .filter(site=site)
+        .values_list("consent_id", "head_hash", "record_count", "categories", "action", "policy_version", "decided_at")
     )
     heads = {row[0]: row[1:] for row in states.iterator(chunk_size=batch_size)}
     current, prev, count = None, None, 0
-    records = ConsentRecord.objects.filter(site=site).order_by("consent_id", "id")
+    records = ConsentRecord.objects.using(using).filter(site=site).order_by("consent_id", "id")
     for record in records.iterator(chunk_size=batch_size):
         if record.consent_id != current:
             if current is not None and (broken := _head_mismatch(report, prev, count, heads)):
@@ -261,10 +270,10 @@ def _head_mismatch(report: ProofReport, last: ConsentRecord, count: int, heads: 
     return None
 
 
-def _verify_shown(site: Site, report: ProofReport, batch_size: int) -> str | None:
+def _verify_shown(site: Site, report: ProofReport, batch_size: int, using: str) -> str | None:
     """Every configuration a record names must be kept, and still hash to its name: the wording a
     visitor agreed to was neither lost nor rewritten."""
-    kept = ShownConfiguration.objects.filter(site=site).values_list("digest", "content")
+    kept = ShownConfiguration.objects.using(using).filter(site=site).values_list("digest", "content")
     for digest, content in kept.iterator(chunk_size=batch_size):
         if shown_digest(content) != digest:
             return f"shown configuration {digest[:12]}: its content does not match its digest (the texts were edited)"
@@ -275,13 +284,13 @@ def _verify_shown(site: Site, report: ProofReport, batch_size: int) -> str | Non
     return None
 
 
-def _verify_markers(site: Site, report: ProofReport, batch_size: int) -> str | None:
+def _verify_markers(site: Site, report: ProofReport, batch_size: int, using: str) -> str | None:
     """Each marker's erased records must form a whole chain, from the first link to the head
     the marker names, and as many as it says."""
-    markers = {m.pk: m for m in ErasureMarker.objects.filter(site=site)}
+    markers = {m.pk: m for m in ErasureMarker.objects.using(using).filter(site=site)}
     report.markers = len(markers)
     seen: dict[int, tuple[int, str]] = {}  # marker -> (records seen, last hash)
-    erased = ErasedRecord.objects.filter(site=site).order_by("marker_id", "record_id")
+    erased = ErasedRecord.objects.using(using).filter(site=site).order_by("marker_id", "record_id")
     for row in erased.iterator(chunk_size=batch_size):
         count, prev = seen.get(row.marker_id, (0, GENESIS))
         if row.prev_hash != prev:
@@ -298,9 +307,10 @@ def _verify_markers(site: Site, report: ProofReport, batch_size: int) -> str | N
     return None
 
 
-def _verify_checkpoints(site: Site, report: ProofReport, batch_size: int) -> str | None:
+def _verify_checkpoints(site: Site, report: ProofReport, batch_size: int, using: str) -> str | None:
     prev_hash, after, prev = GENESIS, 0, None
-    for expected, checkpoint in enumerate(ProofCheckpoint.objects.filter(site=site).order_by("sequence"), 1):
+    checkpoints = ProofCheckpoint.objects.using(using).filter(site=site).order_by("sequence")
+    for expected, checkpoint in enumerate(checkpoints, 1):
         label = f"checkpoint {checkpoint.sequence} (records {after + 1}-{checkpoint.last_record_id})"
         if checkpoint.sequence != expected:
             return f"checkpoint {expected} is missing (the next one is {checkpoint.sequence})"
@@ -310,7 +320,7 @@ def _verify_checkpoints(site: Site, report: ProofReport, batch_size: int) -> str
             return f"{label}: its content does not match its hash (the checkpoint was edited)"
         if not _signed_by_us(checkpoint):
             return f"{label}: the signature is not ours (the checkpoint was forged)"
-        leaves = _period_leaves(site.id, after, checkpoint.last_record_id)
+        leaves = _period_leaves(site.id, after, checkpoint.last_record_id, using)
         if isinstance(leaves, str):
             return f"{label}: {leaves}"
         if len(leaves) != checkpoint.record_count:
@@ -320,11 +330,11 @@ def _verify_checkpoints(site: Site, report: ProofReport, batch_size: int) -> str
             )
         if merkle_root(list(leaves.values())) != checkpoint.merkle_root:
             return f"{label}: the records do not match the sealed Merkle root (a record was edited or replaced)"
-        if prev and (late := _backdated(site.id, prev, checkpoint.last_record_id)):
+        if prev and (late := _backdated(site.id, prev, checkpoint.last_record_id, using)):
             return f"{label}: {late}"
         report.checkpoints += 1
         prev_hash, after, prev = checkpoint.hash, checkpoint.last_record_id, checkpoint
-    if prev and (late := _backdated(site.id, prev)):
+    if prev and (late := _backdated(site.id, prev, using=using)):
         return late
-    report.unsealed = ConsentRecord.objects.filter(site=site, id__gt=after).count()
+    report.unsealed = ConsentRecord.objects.using(using).filter(site=site, id__gt=after).count()
     return None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from consent import cache
+from consent import cache, metrics
 from consent.models import REGION_CODE, REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
 from consent.services.config import shown_in
 from consent.services.errors import InvalidDecision
@@ -136,6 +136,8 @@ def record_decision(
             record.pk = None
             if attempt:
                 raise
+    # Counted once committed (inside a caller's transaction, when that one commits).
+    transaction.on_commit(lambda: metrics.count_decision(site.key, record.action, record.regime))
     return record
 
 

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
@@ -326,8 +327,8 @@ def test_a_strict_csp_page_raises_no_violation(shop, page):
 
 def test_the_operator_preview_shows_the_banner_whatever_is_stored_and_records_nothing(shop, context, page, client):
     sign_in_staff(client, User.objects.create_superuser("operator"))
-    session = client.cookies["sessionid"].value
-    context.add_cookies([{"name": "sessionid", "value": session, "url": shop.api}])
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": shop.api}])
     stored = {"v": 1, "id": "2f1d3c4e-5b6a-4789-8abc-def012345678", "pv": 1, "t": 1, "exp": 2**31, "src": "banner"}
     value = urllib.parse.quote(json.dumps({**stored, "c": {"analytics": 1}}), safe="")
     context.add_cookies([{"name": "cmp_consent", "value": value, "url": shop.api}])
