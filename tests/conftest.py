@@ -28,6 +28,12 @@ def _webhooks_may_call_loopback(settings):
     settings.CMP_WEBHOOKS_ALLOW_PRIVATE = True
 
 
+@pytest.fixture(autouse=True)
+def _scanner_may_visit_loopback(settings):
+    """The tests' sites for the cookie scanner listen on 127.0.0.1 too, whoever starts the scan."""
+    settings.CMP_SCANNER_ALLOW_PRIVATE = True
+
+
 @pytest.fixture
 def site(db):
     return make_site()

@@ -1,5 +1,5 @@
 """Admin registrations (sites and their parts, read-only decisions, API keys, the audit trail,
-webhooks, per-site access) and the consent dashboard, linked from the admin index."""
+webhooks, per-site access, cookie scans) and the consent dashboard, linked from the admin index."""
 
 from django.contrib import admin
 
@@ -7,6 +7,7 @@ from consent.admin.access import SiteAccessAdmin
 from consent.admin.api_keys import ApiKeyAdmin
 from consent.admin.audit import ConfigChangeAdmin
 from consent.admin.records import ConsentRecordAdmin, ConsentStateAdmin, ErasureMarkerAdmin, ShownConfigurationAdmin
+from consent.admin.scans import CookieScanAdmin
 from consent.admin.site_settings import SiteAdmin
 from consent.admin.webhooks import WebhookDeliveryAdmin, WebhookEndpointAdmin
 
@@ -15,6 +16,7 @@ __all__ = [
     "ConfigChangeAdmin",
     "ConsentRecordAdmin",
     "ConsentStateAdmin",
+    "CookieScanAdmin",
     "ErasureMarkerAdmin",
     "ShownConfigurationAdmin",
     "SiteAccessAdmin",

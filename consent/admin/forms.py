@@ -45,6 +45,7 @@ class SiteForm(forms.ModelForm):
             "consent_lifetime_days", "retention_days", "settings_button", "reload_on_withdrawal", "gpc_overridable",
             "controller_name", "controller_contact", "recipients",
             "ads_data_redaction", "url_passthrough", "google_developer_id", "consent_mode_regions", "default_regime",
+            "scan_weekly",
         ]  # fmt: skip
         widgets = {"primary_colour": forms.TextInput(attrs={"type": "color"})}
         help_texts = {"primary_colour": "Buttons use white text on this colour; it must keep AA contrast (4.5:1)."}

@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from consent.admin.access import SitePartInline, SiteScopedAdmin, SiteTableInline
 from consent.admin.dashboard import dashboard_view
 from consent.admin.forms import BANNER_FIELDS, CategoryForm, SiteForm
+from consent.admin.scans import scanner_field
 from consent.api.client_info import region_headers
 from consent.models import (
     Category,
@@ -30,6 +31,7 @@ from consent.widget.views import api_base, consent_mode_tag, embed_tag
 
 RECENT_CHANGES = 10
 _public_url: ContextVar[str] = ContextVar("public_url", default="https://CMP_HOST")
+_viewer: ContextVar = ContextVar("viewer", default=None)
 
 
 def _copyable(element_id: str, text: str) -> str:
@@ -101,7 +103,7 @@ class SiteAdmin(SiteScopedAdmin):
     search_fields = ["name", "key"]
     readonly_fields = [
         "key", "embed_tag", "consent_mode_tag", "preview", "region_headers",
-        "created_at", "updated_at", "recent_changes",
+        "created_at", "updated_at", "recent_changes", "scanner",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["name", "key", "embed_tag"]}),
@@ -127,6 +129,7 @@ class SiteAdmin(SiteScopedAdmin):
             },
         ),
         ("Other banner texts", {"classes": ["collapse"], "fields": ["banner_texts"]}),
+        ("Cookie scanner", {"fields": ["scan_weekly", "scanner"]}),
         ("History", {"fields": ["created_at", "updated_at", "recent_changes"]}),
     ]
     inlines = [SiteOriginInline, CategoryInline, PolicyVersionInline]
@@ -141,14 +144,16 @@ class SiteAdmin(SiteScopedAdmin):
         css = {"all": ["consent/admin/site.css"]}
 
     def changeform_view(self, request, *args, **kwargs):
-        # The embed tag names this server as the browser reaches it (or CMP_PUBLIC_URL); fields
-        # are rendered with the page, so render it while the URL is set.
-        reset = _public_url.set(api_base(request))
+        # The embed tag names this server as the browser reaches it (or CMP_PUBLIC_URL), and the
+        # scanner's part offers Scan now to those who may use it; fields are rendered with the
+        # page, so render it while both are set.
+        reset, viewer = _public_url.set(api_base(request)), _viewer.set(request.user)
         try:
             response = super().changeform_view(request, *args, **kwargs)
             return response.render() if hasattr(response, "render") else response
         finally:
             _public_url.reset(reset)
+            _viewer.reset(viewer)
 
     @admin.display(description="Embed tag (put it in <head>)")
     def embed_tag(self, site):
@@ -189,6 +194,12 @@ class SiteAdmin(SiteScopedAdmin):
             reverse("admin:consent_site_preview", args=[site.pk]),
             reverse("widget-preview", args=[site.key]),
         )
+
+    @admin.display(description="Scans")
+    def scanner(self, site):
+        if not site.pk:
+            return "Save the site first to scan it."
+        return scanner_field(site, _viewer.get())
 
     @admin.display(description="Recent changes")
     def recent_changes(self, site):

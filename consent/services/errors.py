@@ -37,3 +37,10 @@ class VisitorTokenRefused(ConsentError):
 
     status = 403
     code = "visitor_token_refused"
+
+
+class ScanRefused(ConsentError):
+    """A cookie scan that cannot be started, or whose report cannot be used (yet)."""
+
+    status = 409
+    code = "scan_refused"
