@@ -16,11 +16,8 @@ Needs PostgreSQL on 127.0.0.1 (as for the tests).
 """
 
 import argparse
-import os
-import secrets
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -28,27 +25,19 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from project import setup_django  # bench/project.py
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cmp_bench_life"
 PG = "postgres://postgres@127.0.0.1:5432"
 RECEIVER_PORT = 8400
 
 
-def setup_django() -> None:
+def setup_database() -> None:
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {DB_NAME}"], check=True)
     subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {DB_NAME}"], check=True)
-    os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmp_site.settings")
-    # A key of its own for the run: the server refuses to start without one.
-    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    # Its webhook receiver listens on 127.0.0.1, which production refuses by default.
+    setup_django(f"{PG}/{DB_NAME}", migrate=True, CMP_WEBHOOKS_ALLOW_PRIVATE="1")
 
 
 def load(site, visitors: int) -> None:
@@ -100,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=10_000)
     args = parser.parse_args()
-    setup_django()
+    setup_database()
     from consent.models import WebhookDelivery
     from consent.services.proof import seal_site, verify_site
     from consent.services.records import record_decision

@@ -14,28 +14,14 @@ What it does, in one run:
 
 import argparse
 import os
-import secrets
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from project import setup_django  # bench/project.py
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def setup_django(directory: str) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{directory}/bench.sqlite3"
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmp_site.settings")
-    # A key of its own for the run: the server refuses to start without one.
-    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def serve_site(server, site_key: str, pages: int):
@@ -77,7 +63,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cmp-bench-scan-") as directory:
-        setup_django(directory)
+        setup_django(f"sqlite:///{directory}/bench.sqlite3", migrate=True)
         from consent.models import CookieScan
         from consent.scanner.run import run_scan
         from consent.services.sites import create_site

@@ -12,8 +12,6 @@ frame in which the banner is displayed, median of the runs, each in a fresh brow
 import argparse
 import gzip
 import json
-import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -23,6 +21,8 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from project import setup_django  # bench/project.py
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {
@@ -188,22 +188,11 @@ def install(folder: Path) -> None:
 
 def build_ours(folder: Path, origin: str) -> None:
     """Our widget exactly as the server renders it, for a one-language site made by the real services."""
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmp_site.settings")
-    # A key of its own for the run: the server refuses to start without one.
-    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django(f"sqlite:///{folder / 'bench.sqlite3'}", migrate=True)
     from consent.services.config import banner_config
     from consent.services.sites import create_site
     from consent.widget.views import widget_source
 
-    call_command("migrate", verbosity=0)
     site = create_site(name="Bench shop", origins=[origin], policy_url=origin + "/policy")
     (folder / "ours").mkdir(exist_ok=True)
     (folder / "ours" / "cmp.js").write_text(widget_source({**banner_config(site.key), "api": origin}))

@@ -7,29 +7,20 @@ Runs on a throwaway SQLite database; prints a Markdown table (docs/performance.m
 """
 
 import gzip
-import os
-import sys
 import tempfile
 from pathlib import Path
 
+from project import setup_django  # bench/project.py
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-folder = tempfile.mkdtemp()
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="cmp_site.settings",
-    DATABASE_URL=f"sqlite:///{folder}/bench.sqlite3",
-    SECRET_KEY=os.environ.get("SECRET_KEY") or "bench-" + "x" * 50,
+setup_django(
+    f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3",
+    migrate=True,
     CMP_COUNTRY_HEADER="HTTP_X_COUNTRY",
     CMP_REGION_HEADER="HTTP_X_REGION",
     ALLOWED_HOSTS="testserver",
 )
-os.environ.pop("REDIS_URL", None)
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from consent.services.sites import create_site  # noqa: E402
@@ -40,7 +31,6 @@ def gzip9(body: bytes) -> int:
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
     site = create_site(name="Shop", origins=["https://shop.example"], policy_url="https://shop.example/cookies")
     client = Client()
     rows = []
