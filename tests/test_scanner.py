@@ -12,7 +12,7 @@ from django.utils import timezone
 from consent.models import Category, ConsentRecord, CookieScan, DailyImpressions
 from consent.scanner import browser_available
 from consent.scanner.classify import Declarations, classify
-from consent.scanner.pages import Frontier, Robots, ScanRefused, plan_pages
+from consent.scanner.pages import CannotScan, Frontier, Robots, plan_pages
 from consent.scanner.report import same_site, site_of
 from consent.scanner.run import due_sites, run_scan
 from tests.factories import make_site
@@ -348,7 +348,7 @@ def test_the_plan_reads_the_sitemap_index_and_scans_an_explicit_list_as_it_is():
         assert [t.url for t in frontier.accepted] == [origin + "/b"] and frontier.max_depth == 0
     finally:
         server.close()
-    with pytest.raises(ScanRefused, match=f"Could not reach {origin}"):
+    with pytest.raises(CannotScan, match=f"Could not reach {origin}"):
         plan_pages(origins=[origin], urls=None, max_pages=5, max_depth=2, respect_robots=True, allow_private=True)
 
 

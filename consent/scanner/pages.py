@@ -32,7 +32,7 @@ NOT_PAGES = re.compile(
 LOC = re.compile(r"<loc>\s*([^<\s]+)\s*</loc>", re.IGNORECASE)
 
 
-class ScanRefused(Exception):
+class CannotScan(Exception):
     """The scan cannot run: the site is unreachable, or on a network the scanner may not visit.
     Its message says why, to the operator."""
 
@@ -70,10 +70,10 @@ def check_address(origin: str, *, allow_private: bool) -> None:
     try:
         found = socket.getaddrinfo(parts.hostname, parts.port or 80, type=socket.SOCK_STREAM)
     except OSError as error:
-        raise ScanRefused(f"Could not reach {origin}: its host name does not resolve ({error}).") from error
+        raise CannotScan(f"Could not reach {origin}: its host name does not resolve ({error}).") from error
     private = sorted({info[4][0] for info in found if not ipaddress.ip_address(info[4][0].split("%")[0]).is_global})
     if private:
-        raise ScanRefused(
+        raise CannotScan(
             f"{origin} is on a private network ({', '.join(private)}), which scans started from the admin or "
             "the schedule may not visit. Set CMP_SCANNER_ALLOW_PRIVATE=1, or run manage.py scansite yourself."
         )
@@ -81,7 +81,7 @@ def check_address(origin: str, *, allow_private: bool) -> None:
 
 def fetch(url: str, *, limit: int = MAX_SITEMAP_BYTES) -> tuple[int, bytes]:
     """The status and (up to `limit` bytes of the) body of a GET; an HTTP error is an answer too.
-    Raises ScanRefused when the server cannot be reached at all."""
+    Raises CannotScan when the server cannot be reached at all."""
     request = urllib.request.Request(url, headers={"User-Agent": AGENT})  # noqa: S310 (http(s) only, page_url)
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:  # noqa: S310
@@ -90,9 +90,7 @@ def fetch(url: str, *, limit: int = MAX_SITEMAP_BYTES) -> tuple[int, bytes]:
         return error.code, b""
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise ScanRefused(
-            f"Could not reach {origin_of(url)}: {getattr(reason, 'strerror', None) or reason}."
-        ) from error
+        raise CannotScan(f"Could not reach {origin_of(url)}: {getattr(reason, 'strerror', None) or reason}.") from error
 
 
 class Robots(RobotFileParser):
@@ -131,7 +129,7 @@ def sitemap_urls(origin: str, robots: Robots) -> list[str]:
             continue
         try:
             status, body = fetch(url)
-        except ScanRefused:
+        except CannotScan:
             continue
         if status != 200:
             continue
@@ -191,21 +189,21 @@ def plan_pages(
 ) -> tuple[Frontier, list[dict]]:
     """The frontier with its start pages (and the sitemaps' pages) accepted, and the origins that
     could not be reached [{"url", "error"}]. An explicit list of URLs is scanned as it is: no
-    sitemap, no links followed. Raises ScanRefused when no start page can be reached."""
+    sitemap, no links followed. Raises CannotScan when no start page can be reached."""
     starts = [url for url in (page_url(u) for u in urls or []) if url] if urls else [o + "/" for o in origins]
     if not starts:
-        raise ScanRefused("Nothing to scan: the site has no origins. Add one to the site, or give --url.")
+        raise CannotScan("Nothing to scan: the site has no origins. Add one to the site, or give --url.")
     scan_origins = list(dict.fromkeys(origin_of(url) for url in starts))
     robots, unreachable, first_error = {}, [], None
     for origin in scan_origins:
         check_address(origin, allow_private=allow_private)
         try:
             robots[origin] = read_robots(origin)
-        except ScanRefused as error:
+        except CannotScan as error:
             unreachable.append({"url": origin + "/", "error": str(error)})
             first_error = first_error or error
     if not robots:
-        raise ScanRefused(f"{first_error} Check that the site is up and that this server can reach it.")
+        raise CannotScan(f"{first_error} Check that the site is up and that this server can reach it.")
     frontier = Frontier(
         origins=frozenset(robots),
         max_pages=max_pages,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from consent.models import CookieScan, Site
 from consent.scanner import browser_available
 from consent.scanner.classify import Declarations
-from consent.scanner.pages import ScanRefused, plan_pages
+from consent.scanner.pages import CannotScan, plan_pages
 from consent.scanner.report import build_report
 from consent.services.defaults import BANNER_TEXTS
 
@@ -55,7 +55,7 @@ def run_scan(
     try:
         missing = browser_available()
         if missing:
-            raise ScanRefused(missing)
+            raise CannotScan(missing)
         frontier, unreachable = plan_pages(
             origins=site.origins.values_list("origin", flat=True),
             urls=urls,
@@ -68,7 +68,7 @@ def run_scan(
         from consent.scanner.browser import scan as scan_pages
 
         crawl = scan_pages(frontier, widget_of(site), max_seconds=max_seconds, concurrency=concurrency)
-    except ScanRefused as error:
+    except CannotScan as error:
         return _failed(scan, str(error))
     except Exception as error:
         logger.exception("The cookie scan %s of site %s failed", scan.pk, site.key)
