@@ -26,6 +26,7 @@ from consent.models import (
 )
 from consent.services.access import may, sites_for
 from consent.services.audit import field_changes, record_change
+from consent.services.config import regimes_in_use
 from consent.services.sites import publish_policy
 from consent.widget.views import api_base, consent_mode_tag, embed_tag
 
@@ -187,12 +188,19 @@ class SiteAdmin(SiteScopedAdmin):
         if not site.pk:
             return "Save the site first to see its banner."
         # static/consent/admin/preview.js follows the form's unsaved edits and the framed page's height.
+        page = reverse("widget-preview", args=[site.key])
+        others = format_html_join(
+            "",
+            ', <a href="{}?regime={}" target="_blank">as a visitor under {}</a>',
+            ((page, regime, regime.replace("_", "-")) for regime in regimes_in_use(site.key)[1:]),
+        )
         return format_html(
             '<iframe id="banner-preview" title="Banner preview" src="{}" class="banner-preview"></iframe>'
-            '<p><a href="{}" target="_blank">Open the preview in a new tab</a> (saved settings, with the '
+            '<p><a href="{}" target="_blank">Open the preview in a new tab</a>{} (saved settings, with the '
             "preferences dialog)</p>",
             reverse("admin:consent_site_preview", args=[site.pk]),
-            reverse("widget-preview", args=[site.key]),
+            page,
+            others,
         )
 
     @admin.display(description="Scans")

@@ -39,6 +39,22 @@ def regime_config(site_key: str, region: str) -> tuple[dict, str]:
     return config, regime
 
 
+def regimes_in_use(site_key: str) -> list[str]:
+    """The regimes a site's visitors may be under, opt-in first."""
+    return [OPT_IN, *sorted(site_config(site_key)["regimes"])]
+
+
+def preview_regime_config(site_key: str, regime: str) -> dict:
+    """The config a visitor under `regime` gets, for the operator's preview; the opt-out one as a
+    Californian's (the GPP section usca)."""
+    built = site_config(site_key)
+    if regime not in built["regimes"]:
+        return built["base"]
+    overlay = built["regimes"][regime]
+    region = "US-CA" if regime == "opt_out" else ""
+    return {**built["base"], "regime": regime, "texts": overlay["texts"], "shown": overlay["shown"], "region": region}
+
+
 def varies_by_region(site_key: str) -> bool:
     """Whether visitors of different regions get different configs."""
     built = site_config(site_key)

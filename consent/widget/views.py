@@ -20,7 +20,14 @@ from django.views.decorators.http import require_GET
 from consent.api.client_info import client_region, region_headers
 from consent.models import Site
 from consent.services.access import may
-from consent.services.config import banner_config, regime_config, varies_by_region, with_draft
+from consent.services.config import (
+    banner_config,
+    preview_regime_config,
+    regime_config,
+    regimes_in_use,
+    varies_by_region,
+    with_draft,
+)
 from consent.services.errors import UnknownSite
 from consent.services.regimes import OPT_IN
 
@@ -191,7 +198,10 @@ def preview_page(request, site_key):
     if not may(request.user, site):
         raise PermissionDenied
     nonce = secrets.token_urlsafe(16)
-    response = render(request, "demo/preview.html", {"site": site, "nonce": nonce})
+    regime = request.GET.get("regime", OPT_IN)
+    regime = regime if regime in regimes_in_use(site.key) else OPT_IN
+    context = {"site": site, "nonce": nonce, "regime": regime, "regimes": regimes_in_use(site.key)}
+    response = render(request, "demo/preview.html", context)
     response["Content-Security-Policy"] = strict_csp(nonce)
     response["Cache-Control"] = "no-store"
     return response
@@ -203,10 +213,13 @@ def preview_script(request, site_key):
     `?draft=` (JSON) lays the operator's unsaved edits over the saved config (the admin's live preview)."""
     if not may(request.user, Site.objects.filter(key=site_key).values_list("pk", flat=True).first()):
         raise Http404("No such site.")
+    base = api_base(request)
     try:
-        config = {**banner_config(site_key), "api": api_base(request), "preview": True}
+        config = {**preview_regime_config(site_key, request.GET.get("regime", OPT_IN)), "api": base, "preview": True}
     except UnknownSite as exc:
         raise Http404(exc.message) from None
+    if config.get("regime", OPT_IN) != OPT_IN:
+        config["regimeScript"] = f"{base}/cmp/regime.js?v={regime_script()['etag'][1:9]}"
     with contextlib.suppress(ValueError, RecursionError):  # a malformed draft previews the saved settings
         config = with_draft(config, json.loads(request.GET.get("draft", "null")))
     response = HttpResponse(widget_source(config), content_type="application/javascript; charset=utf-8")

@@ -3,6 +3,8 @@ banner for an EU visitor or an unknown region, the opt-out regime's "Your Privac
 IAB's GPP API for a Californian (with and without Global Privacy Control), the notice elsewhere."""
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from consent.models import ConsentRecord, ShownConfiguration
@@ -19,6 +21,7 @@ from tests.browser.conftest import (
     wait_until,
 )
 from tests.browser.test_widget_accessibility import axe_violations
+from tests.staff import sign_in_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -248,3 +251,20 @@ def test_axe_finds_no_violation_in_your_privacy_choices_or_the_notice(shop, brow
     expect(notice(page)).to_be_visible()
     assert axe_violations(page) == []
     context.close()
+
+
+def test_the_operator_previews_what_a_californian_sees_and_nothing_is_recorded(shop, context, page, client):
+    sign_in_staff(client, User.objects.create_superuser("operator"))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": shop.api}])
+    page.goto(f"{shop.api}/cmp/{shop.site.key}/preview")
+    page.get_by_role("link", name="opt-out regime (a US state: Your Privacy Choices)").click()
+    expect(privacy_choices(page)).to_be_visible()
+    privacy_choices(page).click()
+    choices = dialog(page, title=OPT_OUT_TITLE)
+    choices.get_by_role("button", name="Opt out", exact=True).click()
+    expect(choices.get_by_role("switch", name="Marketing")).not_to_be_checked()
+    expect(page.locator("cmp-banner").get_by_role("region", name="Your privacy")).to_have_count(0)
+    assert page.evaluate("CMP.regime") == "opt_out"
+    assert read(lambda: ConsentRecord.objects.count()) == 0
+    assert "cmp_consent" not in {cookie["name"] for cookie in context.cookies(shop.api)}
