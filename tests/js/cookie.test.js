@@ -86,3 +86,11 @@ test('on the site root the one path is /', () => {
   const expected = ['_fbp=;path=/;max-age=0', '_fbp=;path=/;max-age=0;domain=.shop.example'];
   assert.deepEqual(new Set(written), new Set(expected));
 });
+
+test('a __Secure- or __Host- cookie is expired as Secure, or the browser would refuse it', () => {
+  const written = page('https://shop.example/', '__Secure-track=1; __Host-id=2; _plain=3');
+  deleteCookies(['__Secure-track', '__Host-id', '_plain']);
+  assert.ok(written.includes('__Host-id=;path=/;max-age=0;secure'), 'host-only on / as Secure');
+  assert.ok(written.includes('__Secure-track=;path=/;max-age=0;secure;domain=.shop.example'));
+  assert.ok(written.filter((cookie) => cookie.startsWith('_plain=')).every((cookie) => !cookie.includes('secure')));
+});

@@ -84,11 +84,14 @@ export function deleteCookies(patterns) {
 // A cookie is replaced only by one of the same name, domain and path. Host-only, then the host and
 // each parent domain: a.b.shop.example, b.shop.example, shop.example (the browser ignores a public
 // suffix); each on /, /a, /a/b... for the page /a/b/c.
+// A __Secure- or __Host- cookie is replaced only by a Secure one (a __Host- one only on / and
+// host-only, which the loop includes).
 function expire(name) {
   const labels = location.hostname.split('.');
   const folders = location.pathname.split('/');
+  const secure = /^__(Secure|Host)-/.test(name) ? ';secure' : '';
   for (let depth = 1; depth <= folders.length; depth++) {
-    const gone = `${name}=;path=${folders.slice(0, depth).join('/') || '/'};max-age=0`;
+    const gone = `${name}=;path=${folders.slice(0, depth).join('/') || '/'};max-age=0${secure}`;
     set(gone);
     for (let i = 0; i < labels.length - 1; i++) set(`${gone};domain=.${labels.slice(i).join('.')}`);
   }
