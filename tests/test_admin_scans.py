@@ -273,6 +273,8 @@ def test_request_scan_queues_one_scan_at_a_time_and_starts_its_process(
     with django_capture_on_commit_callbacks(execute=True):
         again = scans.request_scan(site=site, by=admin_user)
     assert scanner_ready[-1][-1] == str(again.pk)
+    scan.refresh_from_db()  # and shown as what it is
+    assert scan.status == CookieScan.FAILED and "ended without a result" in scan.error
     other = make_site(name="Other", origins=("https://other.example",))
     scans.request_scan(site=other, by=admin_user)  # another site's scan is no obstacle
 

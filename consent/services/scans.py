@@ -35,12 +35,26 @@ def launch(argv: list[str]) -> None:
     )
 
 
+def fail_abandoned_scans(*, now=None) -> int:
+    """Mark failed the scans queued or running for longer than SCAN_WINDOW: their process died (killed,
+    the server restarted) and nothing else would ever finish them. Returns how many."""
+    now = now or timezone.now()
+    return CookieScan.objects.filter(
+        status__in=[CookieScan.QUEUED, CookieScan.RUNNING], created_at__lt=now - SCAN_WINDOW
+    ).update(
+        status=CookieScan.FAILED,
+        finished_at=now,
+        error="The scan's process ended without a result (it was killed, or the server restarted).",
+    )
+
+
 def request_scan(*, site: Site, by) -> CookieScan:
     """Queue a scan of the site and start it in the background, once this transaction commits.
     Raises ScanRefused while the site has a scan queued or running, or when this server cannot scan."""
     reason = scanner.browser_available()
     if reason:
         raise ScanRefused(f"The scanner is not installed on this server: {reason}")
+    fail_abandoned_scans()
     with transaction.atomic():
         # Lock the site row, so that two requests at once cannot both find no scan under way.
         Site.objects.select_for_update(no_key=True).get(pk=site.pk)

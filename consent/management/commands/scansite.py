@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from consent.models import CookieScan, Site
 from consent.scanner.report import text_summary
 from consent.scanner.run import due_sites, run_scan
+from consent.services.scans import fail_abandoned_scans
 
 # The exit status of a scan that could not run (one that ran exits 0, whatever it found).
 COULD_NOT_RUN = 2
@@ -41,6 +42,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name.replace('_', '-')} must be at least {least}.", returncode=COULD_NOT_RUN)
         scan_options = {**limits, "urls": urls, "respect_robots": not ignore_robots}
         if due:
+            fail_abandoned_scans()
             return self.scan_due(scan_options, as_json=as_json)
         if scan is not None:
             found = CookieScan.objects.filter(pk=scan).select_related("site").first()
