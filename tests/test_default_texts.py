@@ -45,7 +45,7 @@ def test_english_has_every_banner_text_and_the_four_categories():
     new_keys = {
         "settings", "blockedEmbed", "loadOnce", "alwaysAllow", "cookie", "provider", "purpose", "duration",
         "controller", "contact", "recipients", "optOutLink", "optOutTitle", "optOutDescription", "optOut",
-        "optedOut", "gpcOptOut", "noticeOk",
+        "optedOut", "gpcOptOut", "noticeOk", "noticeDescription",
     }  # fmt: skip
     assert new_keys <= set(BANNER_TEXTS["en"])
     assert PLACEHOLDER.findall(BANNER_TEXTS["en"]["blockedEmbed"]) == ["category"]

@@ -14,7 +14,16 @@ HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # The texts of the US opt-out and the inform-only regimes: translated in the defaults, and sent only
 # to visitors under those regimes, since every byte of the config reaches each visitor.
 REGIME_TEXTS = frozenset(
-    {"optOutLink", "optOutTitle", "optOutDescription", "optOut", "optedOut", "gpcOptOut", "noticeOk"}
+    {
+        "optOutLink",
+        "optOutTitle",
+        "optOutDescription",
+        "optOut",
+        "optedOut",
+        "gpcOptOut",
+        "noticeOk",
+        "noticeDescription",
+    }
 )
 
 

@@ -30,6 +30,7 @@ NOT_MARKETING = ["inline-analytics", "external-analytics", "inline-preferences"]
 ADS = {"/ext/ad.html", "/ext/pixel.gif"}
 GPC = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
 OPT_OUT_TITLE = "Do Not Sell or Share My Personal Information"
+NOTICE_DESCRIPTION = "We use cookies for the site to work, for statistics and for marketing."
 # A required category's script, which runs under every regime.
 AUTHENTICATION = f"""<script type="text/plain" data-category="authentication" nonce="{NONCE}">
 log.push('inline-authentication')</script>"""
@@ -213,6 +214,9 @@ def test_a_notice_region_runs_everything_and_the_notice_goes_once_dismissed(shop
     requested = cmp_requests(page, shop)
     open_shop(page, shop)
     expect(notice(page)).to_be_visible()
+    # It informs, and asks nothing: not the opt-in banner's "with your permission".
+    expect(notice(page).get_by_text(NOTICE_DESCRIPTION)).to_be_visible()
+    expect(notice(page)).not_to_contain_text("permission")
     wait_until(lambda: len(page.evaluate("log")) == 4)
     assert page.evaluate("log") == ALL
     assert page.evaluate("CMP.regime") == "notice"

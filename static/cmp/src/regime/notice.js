@@ -41,7 +41,7 @@ export function buildNotice(root) {
     h(
       'div',
       { class: 'layout' },
-      h('div', { class: 'text' }, h('h2', { id: 'title' }, texts.title), h('p', {}, texts.description), policyLink()),
+      h('div', { class: 'text' }, h('h2', { id: 'title' }, texts.title), h('p', {}, texts.noticeDescription), policyLink()),
       h(
         'div',
         { class: 'actions' },
