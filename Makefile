@@ -55,9 +55,10 @@ test-js:
 test-sqlite: $(VENV)/.installed services
 	$(VENV)/bin/pytest -q
 
-# The browser tests run once, in the SQLite pass: what they check does not depend on the database.
+# The browser tests (tests/browser, and the scanner's, marked `browser`) run once, in the SQLite pass:
+# what they check does not depend on the database.
 test-postgres: $(VENV)/.installed services
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(VENV)/bin/pytest -q --ignore=tests/browser
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(VENV)/bin/pytest -q --ignore=tests/browser -m "not browser"
 
 ## bench: the API benchmark (docs/performance.md): gunicorn on PostgreSQL + Redis, measured with wrk
 bench: $(VENV)/.installed services
