@@ -9,6 +9,9 @@ export SECRET_KEY ?= $(shell test -s .secret_key || $(PYTHON) -c "import secrets
 # The production configuration the suite also runs against (CI starts both services).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/cmp
 REDIS ?= redis://127.0.0.1:6379/1
+# The Redis database the PostgreSQL pass's deployments (gunicorn servers the tests start) use; the
+# SQLite pass's use db 3 (tests/deployment.py), so that the two passes can run side by side.
+PG_DEPLOYMENT_REDIS ?= redis://127.0.0.1:6379/4
 
 .PHONY: demo test stress lint test-js test-sqlite test-postgres test-deps services widget bench clean
 
@@ -26,7 +29,10 @@ demo: $(VENV)/.installed
 	$(PY) manage.py runserver $(HOST)
 
 ## test: install what the tests need, lint, and run the suite on SQLite and on PostgreSQL + Redis
-test: test-deps lint test-js test-sqlite test-postgres
+# The two passes run side by side (their output kept apart): much of each is waiting on servers and
+# browsers they start, and they share no database, Redis database or port.
+test: test-deps lint test-js
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 ## stress: `make test` 5 times in a row (RUNS=N for more) while stress-ng keeps every core busy
 stress:
@@ -58,7 +64,8 @@ test-sqlite: $(VENV)/.installed services
 # The browser tests (tests/browser, and the scanner's, marked `browser`) run once, in the SQLite pass:
 # what they check does not depend on the database.
 test-postgres: $(VENV)/.installed services
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(VENV)/bin/pytest -q --ignore=tests/browser -m "not browser"
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) DEPLOYMENT_REDIS_URL=$(PG_DEPLOYMENT_REDIS) \
+		$(VENV)/bin/pytest -q --ignore=tests/browser -m "not browser"
 
 ## bench: the API benchmark (docs/performance.md): gunicorn on PostgreSQL + Redis, measured with wrk
 bench: $(VENV)/.installed services
