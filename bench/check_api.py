@@ -24,11 +24,9 @@ cores shared with wrk itself, so absolute figures are modest; compare the ratios
 """
 
 import argparse
-import io
 import json
-import multiprocessing
+import math
 import os
-import random
 import secrets
 import signal
 import subprocess
@@ -40,6 +38,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from chains import Job, Visitors, consent_uuid, copy_in  # bench/chains.py
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "cmp_bench"
 # One key for the run: the API key is hashed with it here and checked with it by the server.
@@ -47,17 +47,6 @@ SECRET_KEY = secrets.token_urlsafe(40)
 SITE_NAME = "Bench shop"
 ORIGIN = "https://shop.example"
 PUBLIC_RATE = "100000000/min"
-CHOICES = [
-    ("accept_all", {}),
-    ("reject_all", {}),
-    ("custom", {"analytics": True, "marketing": False}),
-    ("custom", {"preferences": True, "analytics": False}),
-]
-
-
-def consent_uuid(i: int) -> str:
-    """The id of loaded visitor i; the wrk scripts build the same ids from the same formula."""
-    return f"{i:08x}-0000-4000-8000-{i:012x}"
 
 
 def parse_args() -> argparse.Namespace:
@@ -107,96 +96,27 @@ def loaded(decisions: int):
     return None
 
 
-RECORD_COLUMNS = (
-    "site_id, consent_id, categories, action, source, policy_version, language, url, user_agent, "
-    "ip_address, country, created_at, prev_hash, hash"
-)
-STATE_COLUMNS = (
-    "site_id, consent_id, categories, action, source, policy_version, decided_at, first_decided_at, "
-    "record_count, head_hash, token_hash"
-)
 CHUNK = 10_000
 
 
-def generate(job: tuple) -> tuple[str, str]:
-    """COPY text of the records and states of visitors start..stop, each chain hashed as the
-    service hashes it."""
-    from consent.models import BUILTIN_CATEGORIES
-    from consent.services.records import chained_history
-
-    site_id, site_key, start, stop, per_visitor, extra, now = job
-    rng = random.Random(start)
-    records, states = io.StringIO(), io.StringIO()
-    for i in range(start, stop):
-        # Decisions within the consent lifetime, so that the check answers from valid states.
-        at = now - timedelta(days=150, seconds=rng.randrange(86400 * 30))
-        decisions = []
-        for _ in range(per_visitor + (i < extra)):
-            action, choices = rng.choice(CHOICES)
-            categories = {key: action == "accept_all" or choices.get(key, False) for key in BUILTIN_CATEGORIES}
-            categories["authentication"] = True
-            decisions.append(
-                {"categories": categories, "action": action, "source": "banner", "policy_version": 1,
-                 "language": "en", "url": f"{ORIGIN}/", "user_agent": "bench", "ip_address": "192.0.2.0",
-                 "created_at": at}
-            )  # fmt: skip
-            at += timedelta(days=rng.randrange(1, 40), seconds=rng.randrange(86400))
-        chain, state = chained_history(site_id, site_key, consent_uuid(i), decisions)
-        for r in chain:
-            records.write(
-                f"{site_id}\t{r.consent_id}\t{json.dumps(r.categories)}\t{r.action}\tbanner\t1\ten\t{r.url}\tbench\t"
-                f"{r.ip_address}\t\t{r.created_at.isoformat()}\t{r.prev_hash}\t{r.hash}\n"
-            )
-        states.write(
-            f"{site_id}\t{state.consent_id}\t{json.dumps(state.categories)}\t{state.action}\tbanner\t1\t"
-            f"{state.decided_at.isoformat()}\t{state.first_decided_at.isoformat()}\t{state.record_count}\t{state.head_hash}\t\n"
-        )
-    return records.getvalue(), states.getvalue()
-
-
 def load(decisions: int, visitors: int):
-    """An empty database, one site and `decisions` records of `visitors` visitors.
+    """An empty database, one site and `decisions` records of `visitors` visitors (bench/chains.py),
+    their first decisions 150 to 180 days ago: within the consent lifetime, so that the check
+    answers from valid states."""
+    from django.db import connection
 
-    Two processes generate and hash the rows while COPY streams them in; the tables' plain
-    indexes are dropped during the COPY and built once after it (constraints stay).
-    """
-    from django.db import connection, connections
-
-    from consent.models import ConsentRecord, ConsentState
     from consent.services.sites import create_site
 
-    tables = [m._meta.db_table for m in (ConsentRecord, ConsentState)]
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE consent_site RESTART IDENTITY CASCADE")
     site = create_site(name=SITE_NAME, origins=[ORIGIN])
-    per_visitor, extra = divmod(decisions, visitors)
     now = datetime.now(UTC)
+    everyone = Visitors(site.id, site.key, ORIGIN, 0, visitors, decisions)
     jobs = [
-        (site.id, site.key, start, min(start + CHUNK, visitors), per_visitor, extra, now)
-        for start in range(0, visitors, CHUNK)
+        Job((part,), now - timedelta(days=180), now - timedelta(days=150), now)
+        for part in everyone.split(math.ceil(visitors / CHUNK))
     ]
-    connections.close_all()  # the workers are forked: they must not share the parent's connection
-    with multiprocessing.get_context("fork").Pool(2) as pool, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexdef, indexname FROM pg_indexes WHERE tablename = ANY(%s) AND indexname NOT IN "
-            "(SELECT conname FROM pg_constraint)",
-            [tables],
-        )
-        indexes = cursor.fetchall()
-        for _, name in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        try:
-            state_rows = []
-            with cursor.copy(f"COPY {tables[0]} ({RECORD_COLUMNS}) FROM STDIN") as copy:
-                for record_rows, states in pool.imap(generate, jobs):
-                    copy.write(record_rows)
-                    state_rows.append(states)
-            with cursor.copy(f"COPY {tables[1]} ({STATE_COLUMNS}) FROM STDIN") as copy:
-                copy.write("".join(state_rows))
-        finally:
-            for definition, _ in indexes:
-                cursor.execute(definition)
-        cursor.execute(f"ANALYZE {tables[0]}; ANALYZE {tables[1]}")
+    copy_in(jobs)
     return site
 
 
