@@ -104,3 +104,20 @@ def api(live_server, transactional_db):
     # Closing the kept-alive connections ends the server's threads, and with them their database
     # connections, before the database is flushed.
     api.http.close()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A folder for a module's deployments (tests/deployment.py): their databases and logs."""
+    return tmp_path_factory.mktemp("deployment")
+
+
+@pytest.fixture(scope="module")
+def database(workdir):
+    """A database of the module's own for its deployments, migrated once: a SQLite file, or a
+    PostgreSQL database beside the suite's, dropped after the module."""
+    from tests.deployment import Database
+
+    database = Database(workdir)
+    yield database
+    database.drop()

@@ -16,22 +16,10 @@ import requests
 
 from consent.api.throttles import PublicRateThrottle
 from consent.cache import PAUSE_SECONDS
-from tests.deployment import REDIS_DB_URL, Database, Server, Site, TcpProxy
+from tests.deployment import REDIS_DB_URL, Server, Site, TcpProxy
 
 WORKERS = 4
 CHECKS = 40
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("deployment")
-
-
-@pytest.fixture(scope="module")
-def database(workdir):
-    database = Database(workdir)
-    yield database
-    database.drop()
 
 
 @pytest.fixture(scope="module")

@@ -113,18 +113,6 @@ class Balancer:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("balanced")
-
-
-@pytest.fixture(scope="module")
-def database(workdir):
-    database = Database(workdir)
-    yield database
-    database.drop()
-
-
-@pytest.fixture(scope="module")
 def deployment(database, workdir):
     """Two instances, HAProxy in front of them, and a site whose visitors and backend call through it
     (made while the instances boot); each test has visitors of its own."""

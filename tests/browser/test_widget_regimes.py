@@ -21,11 +21,11 @@ from tests.browser.conftest import (
     wait_until,
 )
 from tests.browser.test_widget_accessibility import axe_violations
+from tests.browser.test_widget_banner import ALL
 from tests.staff import sign_in_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ALL = ["inline-analytics", "external-analytics", "inline-marketing", "inline-preferences"]
 NOT_MARKETING = ["inline-analytics", "external-analytics", "inline-preferences"]
 ADS = {"/ext/ad.html", "/ext/pixel.gif"}
 GPC = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
