@@ -95,6 +95,9 @@ def test_the_demo_dashboard_has_weeks_of_sample_figures_marked_as_such():
     assert {row.period for row in figures.split} and interaction_rates(
         site=site, start=today - timedelta(days=42), end=today, granularity="week"
     )[0].impressions
+    # Both regimes, so that the dashboard's regime comparison has something to compare.
+    assert set(samples.values_list("regime", flat=True)) == {"opt_in", "opt_out"}
+    assert samples.filter(regime="opt_out", region__startswith="US-", categories__marketing=False).exists()
     assert verify_site(site).intact
     run("demo", "--host", "127.0.0.1:8123")  # again: no second set
     assert ConsentRecord.objects.filter(site=site).count() == samples.count()

@@ -14,6 +14,8 @@ from consent.services.records import chained_history
 
 SAMPLE_AGENT = "sample data (manage.py demo)"
 COUNTRIES = ("DE", "FR", "ES", "AT", "NL", "IT", "")
+# Visitors from US states with privacy laws, under the opt-out regime: the few who decide opt out.
+US_REGIONS = ("US-CA", "US-TX", "US-CO", "US-VA")
 
 
 def add_sample_decisions(site: Site, *, days: int = 42, seed: int = 7) -> int:
@@ -32,6 +34,12 @@ def add_sample_decisions(site: Site, *, days: int = 42, seed: int = 7) -> int:
         trend = (days - age) / days  # 0 at the start, 1 yesterday
         for _ in range(rng.randint(25, 45)):
             language, country = rng.choice(languages), rng.choice(COUNTRIES)
+            if rng.random() < 0.2:
+                decisions = [_sample_opt_out(rng, keys, language, rng.choice(US_REGIONS), day)]
+                visitor_records, state = chained_history(site.id, site.key, uuid.uuid4(), decisions)
+                records += visitor_records
+                states.append(state)
+                continue
             impressions[(day, language, country)] = impressions.get((day, language, country), 0) + rng.randint(1, 2)
             decisions = [_sample_decision(rng, keys, trend, language, country, day)]
             if rng.random() < 0.15:  # some change their mind a few days later
@@ -74,6 +82,27 @@ def _sample_decision(rng, keys, trend, language, country, day, *, changed=False)
         "policy_version": 1,
         "language": language,
         "country": country,
+        "region": country,
+        "user_agent": SAMPLE_AGENT,
+        "created_at": moment,
+    }
+
+
+def _sample_opt_out(rng, keys, language, region, day) -> dict:
+    """An opt-out of the sale or sharing of data in a US state: in the dialog, or by Global Privacy
+    Control (recorded at once)."""
+    by_gpc = rng.random() < 0.4
+    moment = datetime.combine(day, time(rng.randint(7, 22), rng.randint(0, 59)), tzinfo=UTC)
+    return {
+        "categories": {key: key != "marketing" for key in keys},
+        "action": "custom",
+        "source": "gpc" if by_gpc else "preferences",
+        "gpc": by_gpc,
+        "policy_version": 1,
+        "language": language,
+        "country": region[:2],
+        "region": region,
+        "regime": "opt_out",
         "user_agent": SAMPLE_AGENT,
         "created_at": moment,
     }
