@@ -1,6 +1,7 @@
 """What a request tells about its client: IP (behind trusted proxies), country and region, GPC."""
 
 from django.conf import settings
+from django.utils.cache import patch_vary_headers
 
 from consent.models import REGION_CODE
 
@@ -53,3 +54,13 @@ def client_region(request) -> str:
         if REGION_CODE.match(code):
             return code
     return country
+
+
+def vary_on_region(response, varies: bool) -> bool:
+    """Name the region headers in the response's Vary where its body depends on them (the site uses
+    several regimes and this server reads the headers); whether it does."""
+    headers = region_headers()
+    if not (varies and headers):
+        return False
+    patch_vary_headers(response, headers)
+    return True

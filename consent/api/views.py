@@ -3,7 +3,6 @@
 import uuid
 
 from django.http import JsonResponse
-from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -13,13 +12,13 @@ from rest_framework.views import APIView
 
 from consent.api import serializers
 from consent.api.authentication import ApiKeyAuthentication, HasSiteApiKey, bearer_token
-from consent.api.client_info import client_country, client_ip, client_region, region_headers, sends_gpc
+from consent.api.client_info import client_country, client_ip, client_region, sends_gpc, vary_on_region
 from consent.api.cors import RegisteredOrigin
 from consent.api.throttles import PublicRateThrottle
 from consent.selectors.cookies import declared_cookies
 from consent.selectors.visitors import export_visitor, history
 from consent.services.checks import check_category, check_many, check_with_api_key, current_consent
-from consent.services.config import regime_config, varies_by_region
+from consent.services.config import regime_config
 from consent.services.errors import UnknownVisitor
 from consent.services.records import record_decision
 from consent.services.rights import erase_visitor
@@ -76,10 +75,9 @@ class ServerView(SiteView):
 class ConfigView(PublicView):
     @extend_schema(summary="The banner's config", responses={200: OpenApiTypes.OBJECT, **errors(404, 429)})
     def get(self, request, site_key):
-        config, _ = regime_config(site_key, client_region(request))
-        response = Response(config)
-        if region_headers() and varies_by_region(site_key):
-            patch_vary_headers(response, region_headers())
+        visitor = regime_config(site_key, client_region(request))
+        response = Response(visitor.config)
+        vary_on_region(response, visitor.varies)
         return response
 
 

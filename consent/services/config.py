@@ -1,6 +1,7 @@
 """The banner's configuration: what the widget needs to show itself, in one JSON object."""
 
 import re
+from typing import NamedTuple
 
 from consent import cache
 from consent.models import ShownConfiguration, Site
@@ -33,19 +34,27 @@ def banner_config(site_key: str) -> dict:
     return site_config(site_key)["base"]
 
 
-def regime_config(site_key: str, region: str) -> tuple[dict, str]:
+class VisitorConfig(NamedTuple):
+    config: dict
+    regime: str
+    # Whether visitors of other regions may get another config (the site uses several regimes).
+    varies: bool
+
+
+def regime_config(site_key: str, region: str) -> VisitorConfig:
     """The config for a visitor from `region` (US-CA, DE; "" when unknown), and the regime it puts
     them under: the opt-in banner's config, or the texts and shown digests of their regime in
     place of it. The opt-in config is not one byte longer for knowing the other regimes."""
     built = site_config(site_key)
+    varies = depends_on_region(built["rules"], built["default_regime"])
     regime = regime_for(built["rules"], built["default_regime"], region)
     if regime == OPT_IN:
-        return built["base"], regime
+        return VisitorConfig(built["base"], regime, varies)
     overlay = built["regimes"][regime]
     config = {**built["base"], "regime": regime, "texts": overlay["texts"], "shown": overlay["shown"]}
     if region:
         config["region"] = region
-    return config, regime
+    return VisitorConfig(config, regime, varies)
 
 
 def regimes_in_use(site_key: str) -> list[str]:
@@ -62,12 +71,6 @@ def preview_regime_config(site_key: str, regime: str) -> dict:
     overlay = built["regimes"][regime]
     region = "US-CA" if regime == "opt_out" else ""
     return {**built["base"], "regime": regime, "texts": overlay["texts"], "shown": overlay["shown"], "region": region}
-
-
-def varies_by_region(site_key: str) -> bool:
-    """Whether visitors of different regions get different configs."""
-    built = site_config(site_key)
-    return depends_on_region(built["rules"], built["default_regime"])
 
 
 def site_config(site_key: str) -> dict:

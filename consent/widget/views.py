@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from consent.api.client_info import client_region, region_headers
+from consent.api.client_info import client_region, vary_on_region
 from consent.models import Site
 from consent.services.access import may
 from consent.services.config import (
@@ -25,7 +25,6 @@ from consent.services.config import (
     preview_regime_config,
     regime_config,
     regimes_in_use,
-    varies_by_region,
     with_draft,
 )
 from consent.services.errors import UnknownSite
@@ -67,12 +66,13 @@ def widget_source(config: dict) -> str:
 
 def render_widget(site_key: str, base: str, region: str = "") -> dict:
     """The script and its compressed forms for the site's current configuration, for a visitor from
-    `region`: the regime it puts them under is inlined, so the first paint needs no second request."""
-    config, regime = regime_config(site_key, region)
-    config = {**config, "api": base}
-    if regime != OPT_IN:
+    `region`: the regime it puts them under is inlined, so the first paint needs no second request.
+    `varies` says whether another region's visitors get another script."""
+    visitor = regime_config(site_key, region)
+    config = {**visitor.config, "api": base}
+    if visitor.regime != OPT_IN:
         config["regimeScript"] = f"{base}/cmp/regime.js?v={regime_script()['etag'][1:9]}"
-    return compressed(widget_source(config).encode("utf-8"))
+    return {**compressed(widget_source(config).encode("utf-8")), "varies": visitor.varies}
 
 
 @cache
@@ -118,14 +118,19 @@ def _encoding(request) -> str:
 
 @require_GET
 def widget_script(request, site_key):
-    response = _script(request, lambda: render_widget(site_key, api_base(request), client_region(request)))
-    if response.status_code != 404 and region_headers() and varies_by_region(site_key):
-        # The script differs by region: caches must keep one copy per region header value. A CDN that
-        # ignores Vary would hand one region's regime to all, so unless the operator says theirs keys
-        # its cache on them (docs/operations.md), only the browser may keep it.
-        patch_vary_headers(response, region_headers())
-        if not settings.CMP_CDN_VARIES_BY_REGION:
-            response["Cache-Control"] = CACHE_CONTROL.replace("public", "private")
+    rendered = {}
+
+    def render():
+        rendered.update(render_widget(site_key, api_base(request), client_region(request)))
+        return rendered
+
+    response = _script(request, render)
+    # The script differs by region: caches must keep one copy per region header value. A CDN that
+    # ignores Vary would hand one region's regime to all, so unless the operator says theirs keys
+    # its cache on them (docs/operations.md), only the browser may keep it.
+    varies = vary_on_region(response, rendered.get("varies", False))
+    if varies and not settings.CMP_CDN_VARIES_BY_REGION:
+        response["Cache-Control"] = CACHE_CONTROL.replace("public", "private")
     return response
 
 
