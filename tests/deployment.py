@@ -177,6 +177,19 @@ class Site:
             timeout=30,
         )
 
+    def withdraw_amid_checks(self, pool, visitors: int) -> list[str]:
+        """New visitors who accept, then each one's withdrawal sent together with three checks of
+        them (on the pool's threads), all answered: the race a stale cache entry would lose.
+        Returns the visitors' ids."""
+        ids = list(pool.map(lambda _: self.decide("accept_all")["consent_id"], range(visitors)))
+        tasks = []
+        for visitor in ids:
+            tasks.append(pool.submit(self.decide, "withdraw", visitor))
+            tasks += [pool.submit(self.check, visitor) for _ in range(3)]
+        for task in tasks:
+            task.result()
+        return ids
+
 
 class TcpProxy:
     """A TCP proxy to a real server, which a test cuts (every connection dropped, new ones closed

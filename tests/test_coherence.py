@@ -127,13 +127,7 @@ def test_no_stale_answer_after_checks_race_withdrawals(server):
     stale = []
     with ThreadPoolExecutor(16) as pool:
         for _ in range(3):
-            visitors = list(pool.map(lambda _: site.decide("accept_all")["consent_id"], range(100)))
-            tasks = []
-            for visitor in visitors:
-                tasks.append(pool.submit(site.decide, "withdraw", visitor))
-                tasks += [pool.submit(site.check, visitor) for _ in range(3)]
-            for task in tasks:
-                task.result()
+            visitors = site.withdraw_amid_checks(pool, 100)
             answers = list(pool.map(site.check, visitors))
             stale += [answer.json() for answer in answers if answer.json()["allowed"]]
     assert stale == []

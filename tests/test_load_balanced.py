@@ -198,13 +198,7 @@ def test_checks_racing_withdrawals_leave_nothing_stale(site):
     """Each withdrawal is sent together with checks of that visitor, on either instance: a check that
     read the state before the commit must not leave it cached after."""
     with ThreadPoolExecutor(16) as pool:
-        visitors = list(pool.map(lambda _: site.decide("accept_all")["consent_id"], range(60)))
-        tasks = []
-        for visitor in visitors:
-            tasks.append(pool.submit(site.decide, "withdraw", visitor))
-            tasks += [pool.submit(site.check, visitor) for _ in range(3)]
-        for task in tasks:
-            task.result()
+        visitors = site.withdraw_amid_checks(pool, 60)
         after = [answer for _ in range(2) for answer in pool.map(site.check, visitors)]
     assert [r.json() for r in after if r.status_code != 200 or r.json()["allowed"]] == []
 
