@@ -593,6 +593,15 @@ def report(results: dict[int, dict], args) -> None:
         rows.append([name, *cells, growth])
     table(["operation", *heads, ratio], rows)
 
+    print(
+        "Load average (1 min) when each size's measuring began and ended: "
+        + ", ".join(
+            f"{label(s)} {results[s]['load average'][0]:.1f} to {results[s]['load average'][1]:.1f}"
+            for s in sizes
+            if "load average" in results[s]
+        )
+        + "\n"
+    )
     print("## Load (seconds)\n")
     keys = ["decisions", "copy", "indexes", "analyze", "vacuum", "rollup"]
     names = ["decisions added", "COPY", "indexes built", "ANALYZE", "VACUUM", "roll-up of them"]
@@ -688,9 +697,12 @@ def main() -> None:
         seconds = load(bench.sites, size - loaded)
         seconds["decisions"] = size - loaded
         print("  " + ", ".join(f"{k} {v:,.1f} s" for k, v in seconds.items() if k != "decisions"), flush=True)
+        # The machine's load while this size was measured: a busy machine moves every figure.
+        busy = os.getloadavg()[0]
         figures = {"load": seconds, "disk": disk(), "ops": bench.measure()}
         if size in (args.sizes[0], args.sizes[-1]):
             figures["rates"] = bench.rates()
+        figures["load average"] = [busy, os.getloadavg()[0]]
         results[size] = figures
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO bench_scale_figures VALUES (%s, %s)", [size, json.dumps(figures)])
