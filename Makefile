@@ -12,6 +12,8 @@ REDIS ?= redis://127.0.0.1:6379/1
 # The Redis database the PostgreSQL pass's deployments (gunicorn servers the tests start) use; the
 # SQLite pass's use db 3 (tests/deployment.py), so that the two passes can run side by side.
 PG_DEPLOYMENT_REDIS ?= redis://127.0.0.1:6379/4
+# A second PostgreSQL database, a data region for tests/test_residency*.py (as test_cmp_us).
+PG_REGION_URL ?= postgres://postgres@127.0.0.1:5432/cmp_us
 
 .PHONY: demo test stress lint test-js test-sqlite test-postgres test-deps services widget bench clean
 
@@ -65,7 +67,7 @@ test-sqlite: $(VENV)/.installed services
 # what they check does not depend on the database.
 test-postgres: $(VENV)/.installed services
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) DEPLOYMENT_REDIS_URL=$(PG_DEPLOYMENT_REDIS) \
-		$(VENV)/bin/pytest -q --ignore=tests/browser -m "not browser"
+		DATABASE_URLS_BY_REGION=us=$(PG_REGION_URL) $(VENV)/bin/pytest -q --ignore=tests/browser -m "not browser"
 
 ## bench: the API benchmark (docs/performance.md): gunicorn on PostgreSQL + Redis, measured with wrk
 bench: $(VENV)/.installed services

@@ -5,6 +5,7 @@ REDIS_URL switch it to PostgreSQL and Redis for production.
 """
 
 import os
+import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -161,6 +162,27 @@ for number, url in enumerate(env_list("DATABASE_REPLICA_URLS"), 1):
     DATABASES[f"replica_{number}"] = replica
     CMP_READ_REPLICAS.append(f"replica_{number}")
 CMP_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("CMP_REPLICA_MAX_LAG_SECONDS", "5"))
+
+# Data residency (docs/operations.md, "Data residency"): one database per region, as
+# "eu=postgres://...,us=postgres://..." (aliases region_eu, region_us). A site pinned to a region
+# keeps its visitors' data there alone (consent.residency); sites, users and the audit trail stay in
+# the default database. Migrate each one: `manage.py migrate --database region_eu`.
+CMP_DATA_REGIONS: dict[str, str] = {}
+for entry in env_list("DATABASE_URLS_BY_REGION"):
+    region, _, url = entry.partition("=")
+    region = region.strip().lower()
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", region) or not url.strip():
+        raise ImproperlyConfigured(
+            f"DATABASE_URLS_BY_REGION: {entry!r} is not region=url (a region is a short lowercase name, e.g. eu)."
+        )
+    DATABASES[f"region_{region}"] = dj_database_url.parse(
+        url.strip(), conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
+    )
+    CMP_DATA_REGIONS[region] = f"region_{region}"
+DATABASE_ROUTERS = ["consent.residency.ResidencyRouter"]
+# While regions are configured, a query on visitors' data that names neither its site nor its
+# database is refused rather than run on the default database. Only the tests turn this off.
+CMP_RESIDENCY_STRICT = env_bool("CMP_RESIDENCY_STRICT", True)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

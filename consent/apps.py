@@ -12,7 +12,7 @@ class ConsentConfig(AppConfig):
         # request, whichever modules it happens to have imported.
         from corsheaders.signals import check_request_enabled
 
-        from consent import cache
+        from consent import cache, residency
         from consent.api.cors import cors_allow_site_origins
         from consent.models import ApiKey, Category, PolicyVersion, Site, SiteOrigin, WebhookEndpoint
 
@@ -28,3 +28,12 @@ class ConsentConfig(AppConfig):
                     cache.on_site_part_saved, sender=part, dispatch_uid=f"consent_cache_{part.__name__}_{name}"
                 )
             signal.connect(cache.on_api_key_saved, sender=ApiKey, dispatch_uid=f"consent_cache_api_key_{name}")
+        # A region's database keeps a copy of its sites and their webhook endpoints (consent.residency).
+        post_save.connect(residency.on_site_saved, sender=Site, dispatch_uid="consent_residency_site_save")
+        post_delete.connect(residency.on_site_deleted, sender=Site, dispatch_uid="consent_residency_site_delete")
+        post_save.connect(
+            residency.on_endpoint_saved, sender=WebhookEndpoint, dispatch_uid="consent_residency_endpoint_save"
+        )
+        post_delete.connect(
+            residency.on_endpoint_deleted, sender=WebhookEndpoint, dispatch_uid="consent_residency_endpoint_delete"
+        )

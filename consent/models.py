@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
@@ -176,6 +177,14 @@ class Site(models.Model):
         db_default=False,
         help_text="Scan the site's pages for cookies once a week (the cron job `manage.py scansite --due`).",
     )
+    data_region = models.CharField(
+        max_length=16,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The region whose database keeps this site's visitors' data (DATABASE_URLS_BY_REGION); empty: the "
+        "default database. Chosen when the site is created: it cannot change afterwards.",
+    )
     reload_on_withdrawal = models.BooleanField(
         default=False,
         help_text="Reload the page when a visitor withdraws a category, so that scripts already running stop.",
@@ -190,6 +199,11 @@ class Site(models.Model):
         return self.name
 
     def clean(self):
+        if self.data_region and self.data_region not in settings.CMP_DATA_REGIONS:
+            named = ", ".join(settings.CMP_DATA_REGIONS) or "none"
+            raise ValidationError({"data_region": f"No such data region (DATABASE_URLS_BY_REGION names {named})."})
+        if self.pk and Site.objects.filter(pk=self.pk).exclude(data_region=self.data_region).exists():
+            raise ValidationError({"data_region": "A site's data region cannot change: its data lives there."})
         self.clean_consent_mode_regions()
         self.clean_regimes()
         if self.default_language not in self.language_list():

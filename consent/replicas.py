@@ -5,8 +5,9 @@ reads: they run on a streaming replica (`DATABASE_REPLICA_URLS`, aliases `replic
 answers and is at most `CMP_REPLICA_MAX_LAG_SECONDS` behind, and on the primary otherwise. Nothing
 else does: the check, every write and every read inside a transaction stay on the primary
 (`default`), so that no decision, withdrawal or erasure is ever answered from a replica that has not
-replayed it yet. There is no database router: a function is a heavy read when it says so with
-`@heavy_read`, and its queries run on the alias it is given as `using`.
+replayed it yet. A function is a heavy read when it says so with `@heavy_read`, and its queries run
+on the alias it is given as `using`. Replicas are the default database's: a site pinned to a data
+region (consent.residency) has its heavy reads on its region's database.
 
 Each process checks a replica at most every `CHECK_SECONDS`, one thread at a time: it is caught up
 when it has replayed everything the primary had written when asked, and otherwise as far behind as
@@ -26,6 +27,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
+
+from consent.residency import site_database
 
 logger = logging.getLogger("consent.replicas")
 
@@ -69,6 +72,9 @@ def heavy_read(read: Callable[..., T]) -> Callable[..., T]:
     def routed(*args, **kwargs):
         if "using" in kwargs:
             return read(*args, **kwargs)
+        site = kwargs.get("site", args[0] if args else None)
+        if site is not None and (home := site_database(site)) != DEFAULT_DB_ALIAS:
+            return read(*args, using=home, **kwargs)
         alias = heavy_read_alias()
         if alias != DEFAULT_DB_ALIAS:
             try:

@@ -56,8 +56,14 @@ def regions() -> dict[str, str]:
 
 
 def databases() -> list[str]:
-    """Every database that holds visitors' data: the default one, then each region's."""
-    return [DEFAULT_DB_ALIAS, *regions().values()]
+    """Every database that holds visitors' data: the default one, then each region's that a site
+    is pinned to (a region's database holds its sites' data alone, so one without sites has none)."""
+    if not regions():
+        return [DEFAULT_DB_ALIAS]
+    from consent.models import Site
+
+    pinned = set(Site.objects.using(DEFAULT_DB_ALIAS).exclude(data_region="").values_list("data_region", flat=True))
+    return [DEFAULT_DB_ALIAS, *(alias for region, alias in regions().items() if region in pinned)]
 
 
 def alias_of(region: str) -> str:
@@ -83,8 +89,16 @@ def site_database(site) -> str:
         from consent.models import Site
 
         region = Site.objects.using(DEFAULT_DB_ALIAS).filter(pk=site).values_list("data_region", flat=True).first()
-        alias = _site_databases[site] = alias_of(region or "")
+        alias = alias_of(region or "")
+        if region is not None:  # no such site (yet): not remembered
+            _site_databases[site] = alias
     return alias
+
+
+def states_cached(site) -> bool:
+    """Whether the shared cache (Redis, beside the default database) may hold this site's visitors'
+    states: a site pinned to a region keeps them in its region alone, and its checks read its database."""
+    return site_database(site) == DEFAULT_DB_ALIAS
 
 
 def control_database(using: str) -> str:
@@ -94,6 +108,7 @@ def control_database(using: str) -> str:
 
 
 def is_resident(model) -> bool:
+    """A model (or an instance of one) of the visitors' data."""
     return model._meta.app_label == "consent" and model._meta.model_name in RESIDENT
 
 
@@ -117,7 +132,7 @@ class ResidencyRouter:
 
     def allow_relation(self, obj1, obj2, **hints):
         # A record's site lives in the default database and is copied to the region's.
-        if is_resident(type(obj1)) or is_resident(type(obj2)):
+        if is_resident(obj1) or is_resident(obj2):
             return True
         return None
 
@@ -135,7 +150,7 @@ class ResidencyRouter:
 
             if isinstance(instance, Site):
                 return site_database(instance)
-            if is_resident(type(instance)) and instance._state.db:
+            if is_resident(instance) and instance._state.db:
                 return instance._state.db
             site_id = getattr(instance, "site_id", None)
             if site_id is not None:

@@ -34,6 +34,14 @@ def _scanner_may_visit_loopback(settings):
     settings.CMP_SCANNER_ALLOW_PRIVATE = True
 
 
+@pytest.fixture(autouse=True)
+def _residency_lenient(settings):
+    """The tests' own queries on visitors' data name no site; production refuses that while data
+    regions are configured (the PostgreSQL pass configures one). tests/test_residency*.py turn it
+    back on for the product's own code."""
+    settings.CMP_RESIDENCY_STRICT = False
+
+
 @pytest.fixture
 def site(db):
     return make_site()
@@ -121,3 +129,30 @@ def database(workdir):
     database = Database(workdir)
     yield database
     database.drop()
+
+
+def in_region(*, transaction: bool = False):
+    """The marks of a test that uses the data region `us` (the PostgreSQL pass's second database,
+    Makefile: DATABASE_URLS_BY_REGION): skipped where it is not configured (the SQLite pass)."""
+    from django.conf import settings
+
+    def marked(test):
+        test = pytest.mark.django_db(transaction=transaction, databases=["default", "region_us"])(test)
+        return pytest.mark.skipif(
+            "region_us" not in settings.DATABASES, reason="needs the data region us (DATABASE_URLS_BY_REGION)"
+        )(test)
+
+    return marked
+
+
+@pytest.fixture
+def strict_residency(settings):
+    """Production's rule: a query on visitors' data that names no site or database is refused."""
+    settings.CMP_RESIDENCY_STRICT = True
+
+
+@pytest.fixture
+def regional_site(settings, strict_residency):
+    """A site whose visitors' data lives in the second PostgreSQL database, the PostgreSQL pass's
+    data region `us` (Makefile: DATABASE_URLS_BY_REGION). Its test is marked `@in_region()`."""
+    return make_site(name="US shop", origins=("https://shop.example.us",), data_region="us")

@@ -46,6 +46,7 @@ class Database:
             self.url = f"sqlite:///{workdir / 'cmp.sqlite3'}"
         self.env = {
             "DATABASE_URL": self.url,
+            "DATABASE_URLS_BY_REGION": "",  # a deployment of one database
             "SECRET_KEY": secrets.token_urlsafe(40),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "CMP_PUBLIC_RATE": "100000000/min",

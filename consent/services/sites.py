@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -48,6 +49,8 @@ class SiteSnapshot:
     # Which regime applies where (Site.regimes), and elsewhere.
     regimes: Rules = ()
     default_regime: str = "opt_in"
+    # Where its visitors' data lives (consent.residency): "" for the default database.
+    data_region: str = ""
 
     def regime_in(self, region: str) -> str:
         """The regime of a visitor from this region ("" when unknown: the strictest the site uses)."""
@@ -68,7 +71,7 @@ def site_snapshot(site_key: str) -> SiteSnapshot:
 def load_snapshot(site_key: str) -> SiteSnapshot:
     site = (
         Site.objects.filter(key=site_key)
-        .only("id", "key", "consent_lifetime_days", "gpc_overridable", "regimes", "default_regime")
+        .only("id", "key", "consent_lifetime_days", "gpc_overridable", "regimes", "default_regime", "data_region")
         .first()
     )
     if site is None:
@@ -91,19 +94,31 @@ def load_snapshot(site_key: str) -> SiteSnapshot:
         gpc_overridable=site.gpc_overridable,
         regimes=rules_of(site),
         default_regime=site.default_regime,
+        data_region=site.data_region,
     )
 
 
 def create_site(
-    *, name: str, origins: list[str], languages: list[str] | None = None, policy_url: str = "", by=None
+    *,
+    name: str,
+    origins: list[str],
+    languages: list[str] | None = None,
+    policy_url: str = "",
+    data_region: str = "",
+    by=None,
 ) -> Site:
-    """A new site with the four built-in categories and its first policy version.
-    Raises ValidationError for a policy URL that is not http(s)."""
+    """A new site with the four built-in categories and its first policy version, its visitors'
+    data kept in `data_region`'s database (consent.residency; "" the default one). Raises
+    ValidationError for a policy URL that is not http(s) or a region not configured."""
     languages = languages or ["en"]
     if policy_url:
         web_url(policy_url)
+    if data_region and data_region not in settings.CMP_DATA_REGIONS:
+        raise ValidationError({"data_region": f"No data region {data_region!r} is configured."})
     with transaction.atomic():
-        site = Site.objects.create(name=name, default_language=languages[0], languages=",".join(languages))
+        site = Site.objects.create(
+            name=name, default_language=languages[0], languages=",".join(languages), data_region=data_region
+        )
         for origin in origins:
             SiteOrigin.objects.create(site=site, origin=origin)
         for position, key in enumerate(BUILTIN_CATEGORIES):
