@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentState, ShownConfiguration
 from consent.replicas import ReplicaBehind, heavy_read
+from consent.residency import control_database, site_database
 from consent.services.checks import current_consent
 from consent.services.errors import UnknownVisitor
 from consent.services.sites import SiteSnapshot
@@ -28,7 +29,7 @@ def history(site: SiteSnapshot, consent_id, *, using: str = DEFAULT_DB_ALIAS) ->
         .order_by("id")
         .values(*RECORD_FIELDS)
     )
-    if using != DEFAULT_DB_ALIAS:
+    if using != site_database(site):  # a replica
         _require_replayed(site.id, consent_id, records)
     if not records:
         raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
@@ -38,7 +39,7 @@ def history(site: SiteSnapshot, consent_id, *, using: str = DEFAULT_DB_ALIAS) ->
 def _require_replayed(site_id: int, consent_id, records: list[dict]) -> None:
     """Records read from a replica must end where the visitor's state on the primary does (one
     indexed row): a decision or an erasure it has not replayed yet raises ReplicaBehind."""
-    state = ConsentState.objects.filter(site_id=site_id, consent_id=consent_id)
+    state = ConsentState.objects.using(DEFAULT_DB_ALIAS).filter(site_id=site_id, consent_id=consent_id)
     if state.values_list("record_count", "head_hash").first() != (
         (len(records), records[-1]["hash"]) if records else None
     ):
@@ -65,7 +66,7 @@ def export_visitor(site: SiteSnapshot, consent_id, *, using: str = DEFAULT_DB_AL
 def shown_configurations(site_id: int, digests: set[str], *, using: str = DEFAULT_DB_ALIAS) -> dict[str, dict]:
     """The configurations these digests name: the exact wording each record's visitor was shown."""
     kept = (
-        ShownConfiguration.objects.using(using)
+        ShownConfiguration.objects.using(control_database(using))
         .filter(site_id=site_id, digest__in=digests)
         .values_list("digest", "content")
     )

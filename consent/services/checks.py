@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from consent import cache, metrics
 from consent.models import REQUIRED_CATEGORY, Action, ConsentState
+from consent.residency import site_database, states_cached
 from consent.services.errors import InvalidDecision, UnknownCategory, UnknownSite
 from consent.services.regimes import NOTICE, OPT_IN, OPT_OUT
 from consent.services.sites import (
@@ -60,12 +61,14 @@ def _to_current(site: SiteSnapshot, consent_id, cached: tuple, now: datetime) ->
 
 def current_consent(site: SiteSnapshot, consent_id) -> CurrentConsent | None:
     """The visitor's current decision with its status, or None if they never decided."""
-    cached = cache.get_or_load(cache.state_name(site.id, consent_id), lambda: _load_state(site.id, consent_id))
+    if not states_cached(site):
+        return _current(site, consent_id, _load_state(site, consent_id))
+    cached = cache.get_or_load(cache.state_name(site.id, consent_id), lambda: _load_state(site, consent_id))
     return _current(site, consent_id, cached)
 
 
-def _load_state(site_id: int, consent_id) -> tuple | str:
-    state = ConsentState.objects.filter(site_id=site_id, consent_id=consent_id).first()
+def _load_state(site: SiteSnapshot, consent_id) -> tuple | str:
+    state = ConsentState.objects.using(site_database(site)).filter(site_id=site.id, consent_id=consent_id).first()
     return _cached_state(state) if state else NO_DECISION
 
 
@@ -144,14 +147,16 @@ def check_with_api_key(*, site_key: str, token: str, consent_id: uuid.UUID, key:
     if touch in found.due:
         note_key_used(owner)
     if site_id != site.id:
-        # First check of this site in this process: its state was not part of the read.
-        _site_ids[site_key] = site.id
+        # First check of this site in this process: its state was not part of the read. (A site
+        # whose states are not cached is never remembered, so its states are never asked for.)
+        if states_cached(site):
+            _site_ids[site_key] = site.id
         found.store(loaded)
         answer = _allowed(current_consent(site, consent_id), key)
     else:
         state = found.get(names["state"])
         if state is cache.MISSING:
-            state = loaded[names["state"]] = _load_state(site.id, consent_id)
+            state = loaded[names["state"]] = _load_state(site, consent_id)
         found.store(loaded)
         answer = _allowed(_current(site, consent_id, state), key)
     metrics.count_check(site_key, answer)
@@ -166,18 +171,23 @@ def check_many(site: SiteSnapshot, consent_ids: list, keys: list[str] | None = N
     unknown = sorted(set(keys) - set(site.categories))
     if unknown:
         raise UnknownCategory(f"The site has no categories {', '.join(unknown)}.")
-    names = {cache.state_name(site.id, cid): cid for cid in consent_ids}
-    fetched = cache.fetch(list(names))
-    found = {cid: fetched.get(name) for name, cid in names.items()}
+    fetched = None
+    if states_cached(site):
+        names = {cache.state_name(site.id, cid): cid for cid in consent_ids}
+        fetched = cache.fetch(list(names))
+        found = {cid: fetched.get(name) for name, cid in names.items()}
+    else:
+        found = dict.fromkeys(consent_ids, cache.MISSING)
     missing = [cid for cid, value in found.items() if value is cache.MISSING]
     if missing:
         loaded = {
             state.consent_id: _cached_state(state)
-            for state in ConsentState.objects.filter(site_id=site.id, consent_id__in=missing)
+            for state in ConsentState.objects.using(site_database(site)).filter(site_id=site.id, consent_id__in=missing)
         }
         for cid in missing:
             found[cid] = loaded.get(cid, NO_DECISION)
-        fetched.store({cache.state_name(site.id, cid): found[cid] for cid in missing})
+        if fetched is not None:
+            fetched.store({cache.state_name(site.id, cid): found[cid] for cid in missing})
     now = timezone.now()
     results, answered = {}, Counter()
     for cid in consent_ids:

@@ -27,6 +27,7 @@ from consent.models import (
     Site,
 )
 from consent.replicas import heavy_read
+from consent.residency import control_database, site_database
 from consent.services.keys import derived_key, derived_keys
 
 GENESIS = "0" * 64
@@ -140,21 +141,23 @@ def seal_site(
     while recording decisions never touches that lock.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        # FOR NO KEY UPDATE: decisions inserting records (FOR KEY SHARE on the site) never wait on it.
-        Site.objects.select_for_update(no_key=True).filter(pk=site.pk).first()
-        prev = ProofCheckpoint.objects.filter(site=site).order_by("-sequence").first()
+    database = site_database(site)
+    with transaction.atomic(using=database):
+        # FOR NO KEY UPDATE: decisions inserting records (FOR KEY SHARE on the site) never wait on
+        # it. The lock is taken where the records go: a region's database holds its sites' rows too.
+        Site.objects.using(database).select_for_update(no_key=True).filter(pk=site.pk).first()
+        prev = ProofCheckpoint.objects.using(database).filter(site=site).order_by("-sequence").first()
         after = prev.last_record_id if prev else 0
-        settled = ConsentRecord.objects.filter(
+        settled = ConsentRecord.objects.using(database).filter(
             site=site, id__gt=after, created_at__lt=now - timedelta(seconds=settle_seconds)
         )
         upto = settled.aggregate(last=Max("id"))["last"]
         if upto is None:
             return None
-        leaves = _period_leaves(site.id, after, upto)
+        leaves = _period_leaves(site.id, after, upto, using=database)
         if isinstance(leaves, str):
             raise ProofBroken(f"Cannot seal: {leaves}.")
-        if prev and (late := _backdated(site.id, prev, upto)):
+        if prev and (late := _backdated(site.id, prev, upto, using=database)):
             raise ProofBroken(f"Cannot seal: {late}.")
         checkpoint = ProofCheckpoint(
             site=site,
@@ -167,7 +170,7 @@ def seal_site(
         )
         checkpoint.hash = checkpoint_hash(checkpoint, site_key=site.key)
         checkpoint.signature = checkpoint_signature(checkpoint.hash)
-        checkpoint.save()
+        checkpoint.save(using=database)
     return checkpoint
 
 
@@ -273,7 +276,7 @@ def _head_mismatch(report: ProofReport, last: ConsentRecord, count: int, heads: 
 def _verify_shown(site: Site, report: ProofReport, batch_size: int, using: str) -> str | None:
     """Every configuration a record names must be kept, and still hash to its name: the wording a
     visitor agreed to was neither lost nor rewritten."""
-    kept = ShownConfiguration.objects.using(using).filter(site=site).values_list("digest", "content")
+    kept = ShownConfiguration.objects.using(control_database(using)).filter(site=site).values_list("digest", "content")
     for digest, content in kept.iterator(chunk_size=batch_size):
         if shown_digest(content) != digest:
             return f"shown configuration {digest[:12]}: its content does not match its digest (the texts were edited)"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from consent.models import ConsentRecord, ErasedRecord
+from consent.residency import site_database
 from consent.services.errors import UnknownVisitor
 from consent.services.keys import derived_key, derived_keys, key_id
 from consent.services.sites import SiteSnapshot
@@ -39,7 +40,8 @@ def receipt(site: SiteSnapshot, consent_id, *, visitor_token: str | None = None,
     VisitorTokenRefused for a browser without the visitor's token."""
     if from_browser:
         claim(site.id, consent_id, visitor_token)
-    record = ConsentRecord.objects.filter(site_id=site.id, consent_id=consent_id).order_by("-id").first()
+    records = ConsentRecord.objects.using(site_database(site))
+    record = records.filter(site_id=site.id, consent_id=consent_id).order_by("-id").first()
     if record is None:
         raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
     fields = {
@@ -81,8 +83,9 @@ def verify_receipt(site: SiteSnapshot, data: Mapping) -> ReceiptCheck:
         return ReceiptCheck(False, "malformed")
     if not isinstance(data["signature"], str) or not hmac.compare_digest(expected, data["signature"]):
         return ReceiptCheck(False, "bad_signature")
-    if ConsentRecord.objects.filter(site_id=site.id, hash=data["hash"]).exists():
+    database = site_database(site)
+    if ConsentRecord.objects.using(database).filter(site_id=site.id, hash=data["hash"]).exists():
         return ReceiptCheck(True, "recorded")
-    if ErasedRecord.objects.filter(site_id=site.id, hash=data["hash"]).exists():
+    if ErasedRecord.objects.using(database).filter(site_id=site.id, hash=data["hash"]).exists():
         return ReceiptCheck(True, "erased")
     return ReceiptCheck(True, "unknown")

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from consent import cache, metrics
 from consent.models import REGION_CODE, REQUIRED_CATEGORY, Action, ConsentRecord, ConsentState, Source
+from consent.residency import site_database, states_cached
 from consent.services.config import shown_in
 from consent.services.errors import InvalidDecision
 from consent.services.proof import GENESIS, record_hash
@@ -125,10 +126,11 @@ def record_decision(
         regime=regime,
         region=region,
     )
+    database = site_database(site)
     for attempt in range(2):
         try:
-            with transaction.atomic():
-                _append(site, record, visitor_token, from_browser)
+            with transaction.atomic(using=database):
+                _append(site, record, visitor_token, from_browser, database)
             break
         except IntegrityError:
             # Two first decisions of one visitor raced to create the state; the loser retries
@@ -137,7 +139,7 @@ def record_decision(
             if attempt:
                 raise
     # Counted once committed (inside a caller's transaction, when that one commits).
-    transaction.on_commit(lambda: metrics.count_decision(site.key, record.action, record.regime))
+    transaction.on_commit(lambda: metrics.count_decision(site.key, record.action, record.regime), using=database)
     return record
 
 
@@ -160,16 +162,24 @@ def _shown_in(site: SiteSnapshot, shown: str, language: str, policy_version: int
     return in_language, regime
 
 
-def _append(site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None, from_browser: bool) -> None:
-    state = ConsentState.objects.select_for_update().filter(site_id=site.id, consent_id=record.consent_id).first()
+def _append(
+    site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None, from_browser: bool, database: str
+) -> None:
+    state = (
+        ConsentState.objects.using(database)
+        .select_for_update()
+        .filter(site_id=site.id, consent_id=record.consent_id)
+        .first()
+    )
     record.issued_token = None
     if state is not None and from_browser:
         authorise(state, visitor_token)
-    cache.visitors_changed(site.id, [record.consent_id])
+    if states_cached(site):
+        cache.visitors_changed(site.id, [record.consent_id])
     before = (state.categories, state.action, state.policy_version, state.decided_at) if state else None
     record.prev_hash = state.head_hash if state else GENESIS
     record.hash = record_hash(record, site_key=site.key)
-    record.save()
+    record.save(using=database)
     if state is None:
         state = ConsentState(site_id=site.id, consent_id=record.consent_id, first_decided_at=record.created_at)
         if not visitor_token:
@@ -183,7 +193,7 @@ def _append(site: SiteSnapshot, record: ConsentRecord, visitor_token: str | None
     state.record_count += 1
     state.regime = record.regime
     state.head_hash = record.hash
-    state.save()
+    state.save(using=database)
     # The webhook outbox is written in the same transaction: a committed change is announced.
     enqueue_decision(site, before, record)
 

@@ -10,6 +10,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from consent.models import ConsentState, Site, WebhookDelivery
+from consent.residency import databases, site_database
 from consent.services.rights import erase_states
 from consent.services.webhooks import prune_deliveries
 
@@ -43,14 +44,15 @@ def purge(*, now: datetime | None = None, dry_run: bool = False, batch_size: int
     report = PurgeReport()
     for site in Site.objects.order_by("pk"):
         cutoff = now - timedelta(days=site.retention_days)
-        due = ConsentState.objects.filter(site=site, decided_at__lt=cutoff)
+        database = site_database(site)
+        due = ConsentState.objects.using(database).filter(site=site, decided_at__lt=cutoff)
         if dry_run:
             totals = due.aggregate(visitors=Count("pk"), records=Sum("record_count"))
             done = SitePurge(cutoff, totals["visitors"], totals["records"] or 0)
         else:
             done = SitePurge(cutoff)
             while chosen := _next_batch(due, batch_size):
-                with transaction.atomic():
+                with transaction.atomic(using=database):
                     states = list(due.select_for_update().filter(pk__in=chosen).order_by("pk"))
                     done.records += erase_states(site.id, states, reason="retention")
                 done.visitors += len(states)
@@ -58,12 +60,15 @@ def purge(*, now: datetime | None = None, dry_run: bool = False, batch_size: int
         report.visitors += done.visitors
         report.records += done.records
         report.per_site[site.key] = done
-    old_deliveries = WebhookDelivery.objects.filter(
-        status__in=[WebhookDelivery.DELIVERED, WebhookDelivery.FAILED],
-        created_at__lt=now - timedelta(days=DELIVERY_LOG_DAYS),
-    )
+    finished = [WebhookDelivery.DELIVERED, WebhookDelivery.FAILED]
+    before = now - timedelta(days=DELIVERY_LOG_DAYS)
     report.deliveries = (
-        old_deliveries.count() if dry_run else prune_deliveries(before=now - timedelta(days=DELIVERY_LOG_DAYS))
+        sum(
+            WebhookDelivery.objects.using(alias).filter(status__in=finished, created_at__lt=before).count()
+            for alias in databases()
+        )
+        if dry_run
+        else prune_deliveries(before=before)
     )
     return report
 

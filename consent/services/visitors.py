@@ -59,10 +59,17 @@ def claim(site_id: int, consent_id, token: str | None) -> None:
     browser's request that changes nothing else. Raises UnknownVisitor, VisitorTokenRefused."""
     from django.db import transaction
 
+    from consent.residency import site_database
     from consent.services.errors import UnknownVisitor
 
-    with transaction.atomic():
-        state = ConsentState.objects.select_for_update().filter(site_id=site_id, consent_id=consent_id).first()
+    database = site_database(site_id)
+    with transaction.atomic(using=database):
+        state = (
+            ConsentState.objects.using(database)
+            .select_for_update()
+            .filter(site_id=site_id, consent_id=consent_id)
+            .first()
+        )
         if state is None:
             raise UnknownVisitor(f"No decisions are recorded for consent id {consent_id}.")
         if authorise(state, token):

@@ -2,6 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from consent.residency import databases
 from consent.services.partitions import drop_empty, ensure_partitions, is_partitioned, partitions
 
 
@@ -9,7 +10,7 @@ class Command(BaseCommand):
     help = (
         "The decision log's monthly partitions on PostgreSQL: make this month's and the next ones ahead "
         "of time, and drop old ones the purge emptied. Idempotent, safe from cron (monthly or daily). "
-        "Nothing to do on SQLite."
+        "Nothing to do on SQLite. Works on every database that holds a decision log (the data regions')."
     )
 
     def add_arguments(self, parser):
@@ -25,16 +26,23 @@ class Command(BaseCommand):
     def handle(self, *args, ahead, drop_empty_before, list, **options):
         if ahead < 0:
             raise CommandError("--ahead must be 0 or more.")
-        if not is_partitioned():
-            self.stdout.write("The decision log is not partitioned here (SQLite): nothing to do.")
-            return
-        for name in ensure_partitions(ahead=ahead):
-            self.stdout.write(f"Made {name}.")
+        aliases = databases()
+        for using in aliases:
+            # Each database's lines name it once there are several.
+            where = f"{using}: " if len(aliases) > 1 else ""
+            if not is_partitioned(using):
+                self.stdout.write(f"{where}The decision log is not partitioned here (SQLite): nothing to do.")
+                continue
+            self.maintain(using, where, ahead, drop_empty_before, list)
+
+    def maintain(self, using, where, ahead, drop_empty_before, list):
+        for name in ensure_partitions(ahead=ahead, using=using):
+            self.stdout.write(f"{where}Made {name}.")
         if drop_empty_before:
-            for name in drop_empty(before=drop_empty_before):
-                self.stdout.write(f"Dropped {name} (empty).")
+            for name in drop_empty(before=drop_empty_before, using=using):
+                self.stdout.write(f"{where}Dropped {name} (empty).")
         if list:
-            for partition in partitions():
+            for partition in partitions(using):
                 span = (
                     "default"
                     if partition.end is None
@@ -42,4 +50,5 @@ class Command(BaseCommand):
                     if partition.start
                     else f"up to {partition.end:%Y-%m-%d}"
                 )
-                self.stdout.write(f"{partition.name}: {span}, {partition.rows} records, {partition.bytes / 1e6:.1f} MB")
+                size = f"{partition.rows} records, {partition.bytes / 1e6:.1f} MB"
+                self.stdout.write(f"{where}{partition.name}: {span}, {size}")
