@@ -14,13 +14,17 @@ The figures are the daily roll-ups (`DailyConsentStat`, kept by consent.services
 high-water mark by record id) plus the records after the mark, counted here live in the same
 buckets, so they are exact up to the last decision without ever scanning all records. A visitor
 erased since the last roll-up (`PendingRemoval`) is taken out live too.
+
+Each database that holds visitors' data (consent.residency) has its own records, ids, mark and
+roll-ups: one site's figures are read from its database, those of all sites are the sum of each
+database's, read for the sites it holds.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, timedelta
 from typing import NamedTuple
 
@@ -30,6 +34,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
+from consent import residency
 from consent.models import (
     BUILTIN_CATEGORIES,
     REQUIRED_CATEGORY,
@@ -111,8 +116,9 @@ def merge(into: Deltas, deltas: Deltas, sign: int = 1) -> Deltas:
 
 
 def category_keys(site_ids: Iterable[int] | None = None, *, using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """The refusable categories of the given sites (all if None): built-in ones first, in order."""
-    rows = Category.objects.using(using).exclude(key=REQUIRED_CATEGORY)
+    """The refusable categories of the given sites (all if None): built-in ones first, in order.
+    `using` may be a heavy read's database: a region's holds no categories."""
+    rows = Category.objects.using(residency.control_database(using)).exclude(key=REQUIRED_CATEGORY)
     rows = rows if site_ids is None else rows.filter(site_id__in=list(site_ids))
     keys = set(rows.values_list("key", flat=True).distinct())
     return [k for k in BUILTIN_CATEGORIES if k in keys] + sorted(keys - set(BUILTIN_CATEGORIES))
@@ -265,13 +271,14 @@ class Cell(NamedTuple):
 @dataclass(frozen=True)
 class Window:
     """The sites counted, by id, with the first day counted for each (in the current view, the
-    decisions older than the site's consent lifetime have expired; an opt-out never does) and
-    their names."""
+    decisions older than the site's consent lifetime have expired; an opt-out never does), their
+    names and the database their figures are read from."""
 
     start: date
     end: date
     first_day: dict[int, date]
     names: dict[int, str]
+    databases: dict[int, str]
 
     def holds(self, bucket: Bucket) -> bool:
         first = self.first_day.get(bucket.site_id)
@@ -280,6 +287,12 @@ class Window:
         if bucket.regime == Regime.OPT_OUT:
             first = self.start
         return max(self.start, first) <= bucket.day <= self.end
+
+    def by_database(self) -> Iterable[tuple[str, Window]]:
+        """Each database to read, with the window over the sites whose figures it holds."""
+        for database in dict.fromkeys(self.databases.values()):
+            first_day = {s: day for s, day in self.first_day.items() if self.databases[s] == database}
+            yield database, replace(self, first_day=first_day)
 
 
 def _check(granularity: str, by: str | None, view: str) -> None:
@@ -292,24 +305,47 @@ def _check(granularity: str, by: str | None, view: str) -> None:
         raise ValueError(f"The view is one of {', '.join(StatView.values)}.")
 
 
+class CountedSite(NamedTuple):
+    """A site counted in the figures, and the database they are read from."""
+
+    id: int
+    consent_lifetime_days: int
+    name: str
+    key: str
+    using: str
+
+
+def _counted(site: Site | None, using: str) -> list[CountedSite]:
+    """One site, read from `using` (its own database, chosen by @heavy_read), or every site (one
+    query), each read from its region's database, or from `using` (the default database or its
+    replica) when it has none."""
+    if site is not None:
+        return [CountedSite(site.pk, site.consent_lifetime_days, site.name, site.key, using)]
+    default = residency.control_database(using)
+    rows = Site.objects.using(default).values_list("id", "consent_lifetime_days", "name", "key", "data_region")
+    if not residency.regions():  # every site's data is in the default database
+        return [CountedSite(*row, default) for *row, _ in rows]
+    return [CountedSite(*row, residency.alias_of(region) if region else default) for *row, region in rows]
+
+
 def _window(site: Site | None, start: date, end: date, view: str, using: str) -> Window:
     """The window over one site, or over every site (one query)."""
-    if site is not None:
-        sites = [(site.pk, site.consent_lifetime_days, site.name, site.key)]
-    else:
-        sites = list(Site.objects.using(using).values_list("id", "consent_lifetime_days", "name", "key"))
+    sites = _counted(site, using)
     today = timezone.now().astimezone(UTC).date()
     first_day, names = {}, {}
-    shared = Counter(name for _, _, name, _ in sites)
-    for site_id, lifetime_days, name, key in sites:
-        first_day[site_id] = today - timedelta(days=lifetime_days - 1) if view == StatView.CURRENT else start
+    shared = Counter(counted.name for counted in sites)
+    for counted in sites:
+        lifetime_days = counted.consent_lifetime_days
+        first_day[counted.id] = today - timedelta(days=lifetime_days - 1) if view == StatView.CURRENT else start
         # Sites are compared by name; two of one name stay apart, told by their keys.
-        names[site_id] = f"{name} ({key})" if shared[name] > 1 else name
-    return Window(start, end, first_day, names)
+        names[counted.id] = f"{counted.name} ({counted.key})" if shared[counted.name] > 1 else counted.name
+    return Window(start, end, first_day, names, {counted.id: counted.using for counted in sites})
 
 
-def _rolled_up(window: Window, view: str, keys: list[str], dim: str | None, using: str) -> dict[Cell, Tally]:
-    """The stored roll-up rows in the window, summed per cell: one query."""
+def _add_rolled_up(
+    cells: dict[Cell, Tally], window: Window, view: str, keys: list[str], dim: str | None, using: str
+) -> None:
+    """Add the stored roll-up rows in the window to their cells: one query."""
     in_window = Q(site_id__in=list(window.first_day), regime=Regime.OPT_OUT)  # an opt-out never expires
     for site_id, day in window.first_day.items():
         in_window |= Q(site_id=site_id, day__gte=day)
@@ -317,13 +353,11 @@ def _rolled_up(window: Window, view: str, keys: list[str], dim: str | None, usin
     aliases = [(k, f"a{i}") for i, k in enumerate(keys)]
     allowed = {a: Coalesce(Sum(Cast(KeyTextTransform(k, "allowed"), IntegerField())), 0) for k, a in aliases}
     fields = dict.fromkeys(["day", "regime", "action", *([dim] if dim else [])])
-    cells: dict[Cell, Tally] = defaultdict(lambda: Tally(0, dict.fromkeys(keys, 0)))
     for row in rows.values(*fields).annotate(n=Sum("count"), **allowed).order_by():
         tally = cells[Cell(row["day"], row[dim] if dim else "", row["regime"], row["action"])]
         tally.count += row["n"]
         for key, alias in aliases:
             tally.allowed[key] += row[alias]
-    return cells
 
 
 def _live(window: Window, view: str, keys: list[str], using: str) -> Deltas:
@@ -379,13 +413,16 @@ def consent_figures(
     """What the dashboard shows for one site (all if None), from one pass over the roll-ups: the
     opt-in rate per category (the share of decisions, or of current visitors, that allow it) and
     the action split per period, and with `by` the same per policy version, language, country,
-    regime, region or site over the whole range. A heavy read (consent.replicas)."""
+    regime, region or site over the whole range. A heavy read (consent.replicas); for all sites,
+    the sum of every database's figures."""
     _check(granularity, by, view)
     window = _window(site, start, end, view, using)
     keys = category_keys(window.first_day, using=using)
     dim = DIMENSIONS[by] if by else None
-    cells = _rolled_up(window, view, keys, dim, using)
-    _add_live(cells, _live(window, view, keys, using), window, dim)
+    cells: dict[Cell, Tally] = defaultdict(lambda: Tally(0, dict.fromkeys(keys, 0)))
+    for database, part in window.by_database():
+        _add_rolled_up(cells, part, view, keys, dim, database)
+        _add_live(cells, _live(part, view, keys, database), part, dim)
     rates, split = _fold(keys, cells, lambda cell: (period_start(cell.day, granularity), ""))
     counted = {cell.regime for cell, tally in cells.items() if tally.count}
     figures = Figures(keys, rates, split, regimes=[r for r in Regime.values if r in counted])
@@ -400,9 +437,9 @@ def interaction_rates(
     *, site: Site | None = None, start: date, end: date, granularity: str = "day", using: str = DEFAULT_DB_ALIAS
 ) -> list[InteractionRow]:
     """Decisions divided by banners shown, per period, for one site (all if None). Sums counts
-    only: no category work. A heavy read (consent.replicas)."""
+    only: no category work. A heavy read (consent.replicas); for all sites, the sum of every
+    database's counts."""
     _check(granularity, None, StatView.DECISIONS)
-    sites = [site.pk] if site is not None else list(Site.objects.using(using).values_list("id", flat=True))
     rows: dict[date, InteractionRow] = {}
 
     def add(day: date, decisions: int = 0, impressions: int = 0) -> None:
@@ -411,20 +448,24 @@ def interaction_rates(
         row.decisions += decisions
         row.impressions += impressions
 
-    rolled = DailyConsentStat.objects.using(using).filter(
-        view=StatView.DECISIONS, site_id__in=sites, day__range=(start, end)
-    )
-    for day, n in rolled.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
-        add(day, decisions=n)
-    live = (
-        ConsentRecord.objects.using(using)
-        .filter(id__gt=counted_up_to(using=using), site_id__in=sites)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-    )
-    for day, n in live.values("day").annotate(n=Count("id")).values_list("day", "n").order_by():
-        if start <= day <= end:
+    databases: dict[str, list[int]] = defaultdict(list)
+    for counted in _counted(site, using):
+        databases[counted.using].append(counted.id)
+    for database, sites in databases.items():
+        rolled = DailyConsentStat.objects.using(database).filter(
+            view=StatView.DECISIONS, site_id__in=sites, day__range=(start, end)
+        )
+        for day, n in rolled.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
             add(day, decisions=n)
-    shown = DailyImpressions.objects.using(using).filter(site_id__in=sites, day__range=(start, end))
-    for day, n in shown.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
-        add(day, impressions=n)
+        live = (
+            ConsentRecord.objects.using(database)
+            .filter(id__gt=counted_up_to(using=database), site_id__in=sites)
+            .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        )
+        for day, n in live.values("day").annotate(n=Count("id")).values_list("day", "n").order_by():
+            if start <= day <= end:
+                add(day, decisions=n)
+        shown = DailyImpressions.objects.using(database).filter(site_id__in=sites, day__range=(start, end))
+        for day, n in shown.values("day").annotate(n=Sum("count")).values_list("day", "n").order_by():
+            add(day, impressions=n)
     return [rows[k] for k in sorted(rows)]

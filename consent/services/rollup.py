@@ -4,20 +4,31 @@
 by record id into `DailyConsentStat`, in the buckets and views of consent.selectors.figures, and
 moves the mark; the figures add the records after the mark live. Erasure queues a counted
 visitor's removal from the current figures (`PendingRemoval`), which the next roll-up applies.
+
+Each database that holds visitors' data (consent.residency) has its own record ids, and so its own
+mark, roll-ups and queue of removals: the roll-up runs in each, in transactions of its own.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
-from consent.models import ConsentRecord, DailyConsentStat, DailyImpressions, PendingRemoval, RollupMark, StatView
+from consent import residency
+from consent.models import (
+    ConsentRecord,
+    DailyConsentStat,
+    DailyImpressions,
+    PendingRemoval,
+    RollupMark,
+    StatView,
+)
 from consent.selectors.figures import (
     ROLLUP_NAME,
     Bucket,
@@ -45,32 +56,66 @@ UPSERT = f"""
 
 
 @dataclass
-class RollupReport:
+class DatabaseRollup:
+    """What one run counted in one database, and how far that database's roll-ups now reach."""
+
+    database: str
     records: int = 0
     removals: int = 0
     last_record_id: int = 0
 
 
+@dataclass
+class RollupReport:
+    """What one run counted, in all and per database."""
+
+    databases: list[DatabaseRollup] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(done.records for done in self.databases)
+
+    @property
+    def removals(self) -> int:
+        return sum(done.removals for done in self.databases)
+
+    @property
+    def last_record_id(self) -> int:
+        """How far the default database's roll-ups reach (each database has ids of its own)."""
+        return next((done.last_record_id for done in self.databases if done.database == DEFAULT_DB_ALIAS), 0)
+
+
 def rollup(*, now: datetime | None = None, settle: timedelta = SETTLE, chunk_size: int = CHUNK_SIZE) -> RollupReport:
-    """Count the records after the high-water mark into the daily roll-ups, in chunks.
+    """Count the records after the high-water mark into the daily roll-ups, in chunks, in every
+    database that holds a site's visitors' data.
 
     Idempotent and safe from cron: each chunk and its new mark commit together, under a lock
     on the mark, so two runs never count a record twice and an interrupted run resumes.
     """
     now = now or timezone.now()
-    report = RollupReport()
     keys = category_keys()
-    mark, _ = RollupMark.objects.get_or_create(name=ROLLUP_NAME)
-    end = _settled_end(mark.last_record_id, now - settle)
+    return RollupReport(
+        [_rollup_database(database, now, settle, chunk_size, keys) for database in residency.databases()]
+    )
+
+
+def _rollup_database(
+    database: str, now: datetime, settle: timedelta, chunk_size: int, keys: list[str]
+) -> DatabaseRollup:
+    """The roll-up of one database's records, under its own mark."""
+    report = DatabaseRollup(database)
+    marks = RollupMark.objects.using(database)
+    mark, _ = marks.get_or_create(name=ROLLUP_NAME)
+    end = _settled_end(database, mark.last_record_id, now - settle)
     while True:
-        with transaction.atomic():
-            mark = RollupMark.objects.select_for_update().get(name=ROLLUP_NAME)
+        with transaction.atomic(using=database):
+            mark = marks.select_for_update().get(name=ROLLUP_NAME)
             lo = mark.last_record_id
-            hi = _chunk_end(lo, end, chunk_size)
-            removals = list(PendingRemoval.objects.select_for_update())
+            hi = _chunk_end(database, lo, end, chunk_size)
+            removals = list(PendingRemoval.objects.using(database).select_for_update())
             if hi == lo and not removals:
                 break
-            report.records += _count_chunk(lo, hi, removals, keys)
+            report.records += _count_chunk(database, lo, hi, removals, keys)
             report.removals += len(removals)
             mark.last_record_id = hi
             mark.updated_at = now
@@ -79,46 +124,46 @@ def rollup(*, now: datetime | None = None, settle: timedelta = SETTLE, chunk_siz
     return report
 
 
-def _settled_end(lo: int, settled_before: datetime) -> int:
+def _settled_end(database: str, lo: int, settled_before: datetime) -> int:
     """The last record id this run may count: the one before the first record after `lo` that is
     too young to be sure no earlier id is still committing, or else the last record."""
+    records = ConsentRecord.objects.using(database)
     unsettled = (
-        ConsentRecord.objects.filter(id__gt=lo, created_at__gte=settled_before)
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
+        records.filter(id__gt=lo, created_at__gte=settled_before).order_by("id").values_list("id", flat=True).first()
     )
-    return unsettled - 1 if unsettled else ConsentRecord.objects.aggregate(m=Max("id"))["m"] or 0
+    return unsettled - 1 if unsettled else records.aggregate(m=Max("id"))["m"] or 0
 
 
-def _chunk_end(lo: int, end: int, chunk_size: int) -> int:
+def _chunk_end(database: str, lo: int, end: int, chunk_size: int) -> int:
     """The id of the chunk_size-th record after `lo` (at most `end`), so that gaps in the ids
     (erasures, sequence jumps) cost nothing."""
-    nth = ConsentRecord.objects.filter(id__gt=lo, id__lte=end).order_by("id").values_list("id", flat=True)
+    nth = (
+        ConsentRecord.objects.using(database).filter(id__gt=lo, id__lte=end).order_by("id").values_list("id", flat=True)
+    )
     return max(lo, next(iter(nth[chunk_size - 1 : chunk_size]), end))
 
 
-def _count_chunk(lo: int, hi: int, removals: list[PendingRemoval], keys: list[str]) -> int:
+def _count_chunk(database: str, lo: int, hi: int, removals: list[PendingRemoval], keys: list[str]) -> int:
     """Add the records lo < id <= hi to both views and take the queued removals out of the
     current one; returns how many records were counted."""
     current = removal_deltas(removals)
     counted = 0
     if hi > lo:
-        chunk = ConsentRecord.objects.filter(id__gt=lo, id__lte=hi)
+        chunk = ConsentRecord.objects.using(database).filter(id__gt=lo, id__lte=hi)
         counted = chunk.count()
-        _apply(StatView.DECISIONS, bucket_counts(chunk, keys))
-        merge(current, current_deltas(lo, hi, keys))
-    _apply(StatView.CURRENT, current)
-    PendingRemoval.objects.filter(pk__in=[r.pk for r in removals]).delete()
+        _apply(database, StatView.DECISIONS, bucket_counts(chunk, keys))
+        merge(current, current_deltas(lo, hi, keys, using=database))
+    _apply(database, StatView.CURRENT, current)
+    PendingRemoval.objects.using(database).filter(pk__in=[r.pk for r in removals]).delete()
     return counted
 
 
-def _apply(view: str, deltas: Deltas) -> None:
+def _apply(database: str, view: str, deltas: Deltas) -> None:
     """Add the deltas to the stored roll-up rows, in one upsert; rows that fall to zero go."""
     deltas = {bucket: tally for bucket, tally in deltas.items() if not tally.empty}
     if not deltas:
         return
-    existing = _stored(view, deltas)
+    existing = _stored(database, view, deltas)
     rows, emptied = [], []
     for bucket, tally in deltas.items():
         pk, total = existing.get(bucket) or (None, Tally())
@@ -127,20 +172,20 @@ def _apply(view: str, deltas: Deltas) -> None:
             rows.append((view, *bucket, total.count, json.dumps(total.allowed)))
         elif pk is not None:
             emptied.append(pk)
-    with connection.cursor() as cursor:
+    with connections[database].cursor() as cursor:
         cursor.executemany(UPSERT, rows)
     # By primary key: one condition per emptied row, OR-ed, made PostgreSQL test each against every
     # row of the view (29 s of a 34 s roll-up at 100,000 decisions, bench/scale.py).
-    DailyConsentStat.objects.filter(pk__in=emptied).delete()
+    DailyConsentStat.objects.using(database).filter(pk__in=emptied).delete()
 
 
-def _stored(view: str, buckets: Iterable[Bucket]) -> dict[Bucket, tuple[int, Tally]]:
+def _stored(database: str, view: str, buckets: Iterable[Bucket]) -> dict[Bucket, tuple[int, Tally]]:
     """The stored rows of the view on these buckets' sites and days, with their ids: one query."""
     site_ids, days = set(), set()
     for bucket in buckets:
         site_ids.add(bucket.site_id)
         days.add(bucket.day)
-    rows = DailyConsentStat.objects.filter(view=view, site_id__in=site_ids, day__in=days)
+    rows = DailyConsentStat.objects.using(database).filter(view=view, site_id__in=site_ids, day__in=days)
     return {
         Bucket._make(row[1:-2]): (row[0], Tally(*row[-2:]))
         for row in rows.values_list("pk", *Bucket._fields, "count", "allowed")
@@ -149,12 +194,14 @@ def _stored(view: str, buckets: Iterable[Bucket]) -> dict[Bucket, tuple[int, Tal
 
 def note_erasure(records: QuerySet) -> None:
     """Before these records are erased: queue the removal from the current figures of each
-    visitor whose latest counted record goes. Called by the erasure service in its transaction,
-    under the lock on the mark, so that no roll-up moves it meanwhile."""
-    mark = RollupMark.objects.select_for_update().filter(name=ROLLUP_NAME).first()
+    visitor whose latest counted record goes, in the records' database (`records.db`: one site's,
+    `ConsentRecord.objects.using(site_database(site))`). Called by the erasure service in its
+    transaction on that database, under the lock on its mark, so that no roll-up moves it meanwhile."""
+    database = records.db
+    mark = RollupMark.objects.using(database).select_for_update().filter(name=ROLLUP_NAME).first()
     if mark is None:
         return
-    PendingRemoval.objects.bulk_create(_removals(records.order_by(), mark.last_record_id))
+    PendingRemoval.objects.using(database).bulk_create(_removals(records.order_by(), mark.last_record_id))
 
 
 def _removals(deleting: QuerySet, counted: int) -> Iterable[PendingRemoval]:
@@ -170,13 +217,16 @@ def _removals(deleting: QuerySet, counted: int) -> Iterable[PendingRemoval]:
 
 
 def record_impression(*, site: SiteSnapshot, language: str = "", country: str = "", day: date | None = None) -> None:
-    """Count one banner shown. One counter row per site, day, language and country."""
+    """Count one banner shown, in the site's database. One counter row per site, day, language and
+    country."""
     day = day or timezone.now().astimezone(UTC).date()
     key = {"site_id": site.id, "day": day, "language": language[:16].lower(), "country": country[:2].upper()}
-    if DailyImpressions.objects.filter(**key).update(count=F("count") + 1):
+    database = residency.site_database(site)
+    impressions = DailyImpressions.objects.using(database)
+    if impressions.filter(**key).update(count=F("count") + 1):
         return
     try:
-        with transaction.atomic():
-            DailyImpressions.objects.create(**key, count=1)
+        with transaction.atomic(using=database):
+            impressions.create(**key, count=1)
     except IntegrityError:
-        DailyImpressions.objects.filter(**key).update(count=F("count") + 1)
+        impressions.filter(**key).update(count=F("count") + 1)

@@ -1,6 +1,7 @@
 """Sample figures for the demo: a few weeks of decisions and banner impressions, so that a newcomer's
 dashboard shows every chart. Every sample record says so in its user agent (SAMPLE_AGENT) and its
-chain verifies like any other; real decisions made on the demo page sit beside them."""
+chain verifies like any other; real decisions made on the demo page sit beside them. They are
+written to the site's database (consent.residency), as its real ones are."""
 
 import random
 import uuid
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent.models import ConsentRecord, ConsentState, DailyImpressions, Site
+from consent.residency import site_database
 from consent.services.records import chained_history
 
 SAMPLE_AGENT = "sample data (manage.py demo)"
@@ -22,7 +24,8 @@ def add_sample_decisions(site: Site, *, days: int = 42, seed: int = 7) -> int:
     """Decisions over the last `days` days, the opt-in slowly rising (as after a clearer banner), and
     the banner impressions they came from. Does nothing if the site has sample decisions already.
     Returns how many records it added."""
-    if ConsentRecord.objects.filter(site=site, user_agent=SAMPLE_AGENT).exists():
+    database = site_database(site)
+    if ConsentRecord.objects.using(database).filter(site=site, user_agent=SAMPLE_AGENT).exists():
         return 0
     rng = random.Random(seed)
     languages = site.language_list()
@@ -48,10 +51,10 @@ def add_sample_decisions(site: Site, *, days: int = 42, seed: int = 7) -> int:
             visitor_records, state = chained_history(site.id, site.key, uuid.uuid4(), decisions)
             records += visitor_records
             states.append(state)
-    with transaction.atomic():
-        ConsentRecord.objects.bulk_create(records, batch_size=2000)
-        ConsentState.objects.bulk_create(states, batch_size=2000)
-        DailyImpressions.objects.bulk_create(
+    with transaction.atomic(using=database):
+        ConsentRecord.objects.using(database).bulk_create(records, batch_size=2000)
+        ConsentState.objects.using(database).bulk_create(states, batch_size=2000)
+        DailyImpressions.objects.using(database).bulk_create(
             [
                 DailyImpressions(site=site, day=day, language=language, country=country, count=count)
                 for (day, language, country), count in impressions.items()
