@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.html import format_html
 
-from consent.admin.access import SiteFilter, SiteScopedAdmin
+from consent.admin.access import ResidentAdmin, SiteFilter, SiteScopedAdmin
 from consent.models import SiteRole, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from consent.services.audit import field_changes, record_change
 from consent.services.webhooks import check_endpoint_url, endpoint_secret, redeliver, rotate_secret
@@ -83,10 +83,13 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(SiteScopedAdmin):
+class WebhookDeliveryAdmin(ResidentAdmin):
+    """The delivery log: every event, its attempts and failures, in the chosen site's database
+    (its visitors' data, consent.residency)."""
+
     site_path = "endpoint__site"
+    site_filter = "endpoint__site__id__exact"
     view_role = change_role = SiteRole.INTEGRATIONS
-    """The delivery log: every event, its attempts and failures."""
 
     list_display = ["event_id", "event_type", "endpoint", "status", "attempts", "next_attempt_at", "last_error"]
     list_filter = ["status", ("endpoint__site", SiteFilter)]
@@ -102,11 +105,10 @@ class WebhookDeliveryAdmin(SiteScopedAdmin):
     def event_type(self, delivery):
         return delivery.payload.get("type", "")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        kwargs["queryset"] = kwargs["queryset"].using(obj._state.db)  # the attempts live beside their delivery
+        return kwargs
 
     @admin.action(description="Send again now")
     def send_again(self, request, queryset):

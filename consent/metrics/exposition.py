@@ -9,7 +9,9 @@ gauges read from the database at that moment.
     cmp_seal_lag_seconds{site}               age of the oldest of them (0 when none)
     cmp_replica_lag_seconds{replica}         how far each read replica is behind (none without replicas)
 
-Every server answers these gauges alike (they are the database's): aggregate them with max(), not sum().
+Every server answers these gauges alike (they are the databases'): aggregate them with max(), not sum().
+The webhook and roll-up gauges add up every database that holds visitors' data (the default one
+and each data region's, consent.residency); a site's seal lag is read in its own.
 """
 
 import contextlib

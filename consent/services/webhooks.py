@@ -5,6 +5,10 @@ crash or restart loses nothing; `deliverwebhooks` sends them at least once, retr
 exponential backoff. Each POST is signed: `CMP-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
 "<t>.<body>">`, and carries the event id, so a receiver can reject forgeries and replays
 (consent.client.verify_webhook).
+
+The outbox is the visitors' data (its payloads are their decisions): a site's deliveries and their
+attempts live in its database alone (consent.residency), written in the decision's transaction
+there; the worker and the pruning go through every database's outbox.
 """
 
 import hashlib
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from consent.models import (
@@ -33,6 +37,7 @@ from consent.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from consent.residency import databases, site_database
 from consent.services.audit import record_change
 from consent.services.keys import derived_key, derived_keys, key_id
 from consent.services.outbound import CheckedHTTPHandler, CheckedHTTPSHandler, UnsafeDestination, check_url
@@ -137,7 +142,7 @@ def _enqueue(site: SiteSnapshot, consent_id, kind: str, changes: list[dict], ext
             **extra,
         }
         deliveries.append(WebhookDelivery(endpoint_id=endpoint_id, event_id=event_id, payload=payload))
-    WebhookDelivery.objects.bulk_create(deliveries)
+    WebhookDelivery.objects.using(site_database(site)).bulk_create(deliveries)
     return len(deliveries)
 
 
@@ -156,7 +161,8 @@ def _effective(site: SiteSnapshot, state: tuple | None, now: datetime) -> dict[s
 
 def enqueue_decision(site: SiteSnapshot, before: tuple | None, record: ConsentRecord) -> int:
     """Events for a new decision: each category whose answer changed (opt-in, opt-out, or
-    withdrawal when the visitor withdrew). Call inside the decision's transaction."""
+    withdrawal when the visitor withdrew). Call inside the decision's transaction, on the site's
+    database."""
     if not site.webhooks:
         return 0
     old = _effective(site, before, record.created_at)
@@ -185,7 +191,7 @@ def enqueue_decision(site: SiteSnapshot, before: tuple | None, record: ConsentRe
 
 def enqueue_erasure(site: SiteSnapshot, consent_id) -> int:
     """An erasure event naming every category: the service deletes what it holds of the
-    visitor. Call inside the erasure's transaction."""
+    visitor. Call inside the erasure's transaction, on the site's database."""
     if not site.webhooks:
         return 0
     changes = [
@@ -208,16 +214,21 @@ def notify_expired(*, now: datetime | None = None, batch_size: int = 1000) -> in
     for site in Site.objects.filter(pk__in=list(site_ids)):
         snapshot = site_snapshot(site.key)
         lifetime = timedelta(days=snapshot.lifetime_days)
-        with transaction.atomic():
+        database = site_database(site)
+        # The scan's mark is in the default database, the states and the events in the site's. The
+        # events commit first: a failure in between announces an expiry twice, never not at all.
+        with transaction.atomic(), transaction.atomic(using=database):
             start = (
                 WebhookEndpoint.objects.filter(site=site).order_by("created_at").values_list("created_at", flat=True)
             )
             scan, _ = ExpiryScan.objects.select_for_update().get_or_create(
                 site=site, defaults={"scanned_until": start.first()}
             )
-            expired = ConsentState.objects.filter(
-                site=site, decided_at__gt=scan.scanned_until - lifetime, decided_at__lte=now - lifetime
-            ).exclude(action=Action.WITHDRAW)
+            expired = (
+                ConsentState.objects.using(database)
+                .filter(site=site, decided_at__gt=scan.scanned_until - lifetime, decided_at__lte=now - lifetime)
+                .exclude(action=Action.WITHDRAW)
+            )
             for state in expired.iterator(chunk_size=batch_size):
                 changes = [
                     {"category": key, "event": str(WebhookEvent.EXPIRY), "allowed": False}
@@ -260,20 +271,20 @@ class DeliveryReport:
     failed: int = 0
 
 
-def _claim(now: datetime, limit: int) -> list[WebhookDelivery]:
-    """Take due deliveries of active endpoints and lease them, so that parallel workers never
-    send the same one at once, and one whose worker died comes due again when the lease runs
-    out. A paused (inactive) endpoint's deliveries wait for it."""
-    with transaction.atomic():
+def _claim(now: datetime, limit: int, using: str = DEFAULT_DB_ALIAS) -> list[WebhookDelivery]:
+    """Take due deliveries of active endpoints from one database's outbox and lease them, so that
+    parallel workers never send the same one at once, and one whose worker died comes due again
+    when the lease runs out. A paused (inactive) endpoint's deliveries wait for it (a region's
+    database reads `active` from its copy of the endpoint)."""
+    outbox = WebhookDelivery.objects.using(using)
+    with transaction.atomic(using=using):
         due = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            outbox.select_for_update(skip_locked=True, of=("self",))
             .filter(status=WebhookDelivery.PENDING, next_attempt_at__lte=now, endpoint__active=True)
             .order_by("next_attempt_at", "id")
         )
         claimed = list(due[:limit])
-        WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
-            next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)
-        )
+        outbox.filter(pk__in=[d.pk for d in claimed]).update(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS))
     return claimed
 
 
@@ -289,45 +300,57 @@ def _post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | N
 
 
 def deliver_due(*, now: datetime | None = None, limit: int = 100, timeout: float = TIMEOUT_SECONDS) -> DeliveryReport:
-    """Send the deliveries that are due, once each; failures are scheduled again with backoff
-    and given up after MAX_ATTEMPTS tries."""
+    """Send the deliveries that are due, once each, from every database's outbox (at most `limit`
+    from each, so that one busy region does not hold up the others); failures are scheduled again
+    with backoff and given up after MAX_ATTEMPTS tries."""
     now = now or timezone.now()
     report = DeliveryReport()
-    for delivery in _claim(now, limit):
-        endpoint = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).first()
-        if endpoint is None:
-            continue  # deleted since: its deliveries went with it
-        body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-        started = time.monotonic()
-        try:
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "cmp-webhooks/1",
-                SIGNATURE_HEADER: sign(endpoint_secret(endpoint), int(time.time()), body),
-                EVENT_ID_HEADER: str(delivery.event_id),
-            }
-        except SecretKeyGone as gone:
-            status_code, error = None, str(gone)[:500]
-        else:
-            status_code, error = _post(endpoint.url, body, headers, timeout)
-        duration_ms = int((time.monotonic() - started) * 1000)
-        ok = status_code is not None and 200 <= status_code < 300
-        WebhookAttempt.objects.create(
-            delivery=delivery, attempted_at=now, status_code=status_code, error=error, duration_ms=duration_ms
-        )
-        delivery.attempts += 1
-        delivery.last_error = error
-        if ok:
-            delivery.status, delivery.delivered_at = WebhookDelivery.DELIVERED, now
-            report.delivered += 1
-        elif delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = WebhookDelivery.FAILED
-            report.failed += 1
-        else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts)
-            report.retrying += 1
-        delivery.save(update_fields=["status", "attempts", "last_error", "next_attempt_at", "delivered_at"])
+    for using in databases():
+        for delivery in _claim(now, limit, using=using):
+            outcome = _attempt(delivery, now=now, timeout=timeout, using=using)
+            if outcome == WebhookDelivery.DELIVERED:
+                report.delivered += 1
+            elif outcome == WebhookDelivery.FAILED:
+                report.failed += 1
+            elif outcome == WebhookDelivery.PENDING:
+                report.retrying += 1
     return report
+
+
+def _attempt(delivery: WebhookDelivery, *, now: datetime, timeout: float, using: str) -> str | None:
+    """POST a claimed delivery once and log the attempt beside it, in its database. Returns its
+    status after the attempt (None when its endpoint is gone)."""
+    endpoint = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).first()
+    if endpoint is None:
+        return None  # deleted since: its deliveries went with it
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    started = time.monotonic()
+    try:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "cmp-webhooks/1",
+            SIGNATURE_HEADER: sign(endpoint_secret(endpoint), int(time.time()), body),
+            EVENT_ID_HEADER: str(delivery.event_id),
+        }
+    except SecretKeyGone as gone:
+        status_code, error = None, str(gone)[:500]
+    else:
+        status_code, error = _post(endpoint.url, body, headers, timeout)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    ok = status_code is not None and 200 <= status_code < 300
+    WebhookAttempt.objects.using(using).create(
+        delivery=delivery, attempted_at=now, status_code=status_code, error=error, duration_ms=duration_ms
+    )
+    delivery.attempts += 1
+    delivery.last_error = error
+    if ok:
+        delivery.status, delivery.delivered_at = WebhookDelivery.DELIVERED, now
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = WebhookDelivery.FAILED
+    else:
+        delivery.next_attempt_at = now + backoff(delivery.attempts)
+    delivery.save(using=using, update_fields=["status", "attempts", "last_error", "next_attempt_at", "delivered_at"])
+    return delivery.status
 
 
 def redeliver(delivery: WebhookDelivery) -> None:
@@ -340,18 +363,23 @@ def redeliver(delivery: WebhookDelivery) -> None:
 def forget_deliveries(site_id: int, consent_ids) -> int:
     """Delete the deliveries about these visitors, sent or not: an erased visitor's id and choices
     are not kept in the outbox or its log. The erasure event itself is queued afterwards."""
-    about = WebhookDelivery.objects.filter(
-        endpoint__site_id=site_id, payload__consent_id__in=[str(consent_id) for consent_id in consent_ids]
-    ).exclude(payload__type="consent.erased")
+    about = (
+        WebhookDelivery.objects.using(site_database(site_id))
+        .filter(endpoint__site_id=site_id, payload__consent_id__in=[str(consent_id) for consent_id in consent_ids])
+        .exclude(payload__type="consent.erased")
+    )
     _, per_model = about.delete()
     return per_model.get(WebhookDelivery._meta.label, 0)
 
 
 def prune_deliveries(*, before: datetime) -> int:
-    """Delete finished deliveries created before `before` (the delivery log is kept for a while,
-    not forever: payloads name visitors)."""
-    finished = WebhookDelivery.objects.filter(
-        status__in=[WebhookDelivery.DELIVERED, WebhookDelivery.FAILED], created_at__lt=before
-    )
-    _, per_model = finished.delete()
-    return per_model.get(WebhookDelivery._meta.label, 0)
+    """Delete finished deliveries created before `before`, in every database (the delivery log is
+    kept for a while, not forever: payloads name visitors)."""
+    pruned = 0
+    for using in databases():
+        finished = WebhookDelivery.objects.using(using).filter(
+            status__in=[WebhookDelivery.DELIVERED, WebhookDelivery.FAILED], created_at__lt=before
+        )
+        _, per_model = finished.delete()
+        pruned += per_model.get(WebhookDelivery._meta.label, 0)
+    return pruned

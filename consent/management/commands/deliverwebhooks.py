@@ -7,14 +7,15 @@ from consent.services.webhooks import deliver_due, notify_expired
 
 class Command(BaseCommand):
     help = (
-        "Send due webhook deliveries from the outbox (at least once, with exponential backoff) and queue "
-        "expiry events. Runs until stopped; --once does one pass (for cron or tests)."
+        "Send due webhook deliveries from the outbox of every database (the default one and each data "
+        "region's), at least once, with exponential backoff, and queue expiry events. Runs until stopped; "
+        "--once does one pass (for cron or tests)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="One pass, then exit")
         parser.add_argument("--interval", type=float, default=5.0, help="Seconds between passes (default 5)")
-        parser.add_argument("--limit", type=int, default=100, help="Deliveries per pass (default 100)")
+        parser.add_argument("--limit", type=int, default=100, help="Deliveries per database per pass (default 100)")
 
     def handle(self, *args, once, interval, limit, **options):
         while True:
