@@ -3,9 +3,12 @@ they were given (SiteAccess), as far as their role goes, whatever Django model p
 
 from operator import attrgetter
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import DEFAULT_DB_ALIAS
+from django.http import QueryDict
 
 from consent.models import SiteAccess, SiteRole
+from consent.residency import regions, site_database
 from consent.services.access import has_any_site, may, sites_for
 
 
@@ -114,3 +117,30 @@ class ReadOnlyAdmin(SiteScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ResidentAdmin(ReadOnlyAdmin):
+    """Visitors' data, kept in its site's database (consent.residency): a list shows one database's
+    rows, those of the site chosen in "By site" (the filter stays in a row's link), else the
+    default database's."""
+
+    site_filter = "site__id__exact"
+
+    def database(self, request) -> str:
+        chosen = request.GET.get(self.site_filter) or QueryDict(request.GET.get("_changelist_filters", "")).get(
+            self.site_filter
+        )
+        return site_database(int(chosen)) if chosen and chosen.isdigit() else DEFAULT_DB_ALIAS
+
+    def get_queryset(self, request):
+        rows = admin.ModelAdmin.get_queryset(self, request).using(self.database(request))
+        if request.user.is_superuser:
+            return rows
+        # Evaluated here: a subquery cannot reach from a region's database into the default one.
+        allowed = list(sites_for(request.user, self.view_role).values_list("pk", flat=True))
+        return rows.filter(**{f"{self.site_path}__in": allowed})
+
+    def changelist_view(self, request, extra_context=None):
+        if regions() and not request.GET.get(self.site_filter):
+            messages.info(request, "Sites pinned to a data region keep these rows there: choose the site to see them.")
+        return super().changelist_view(request, extra_context)

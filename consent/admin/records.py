@@ -7,12 +7,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from consent.admin.access import ReadOnlyAdmin, SiteFilter
+from consent.admin.access import ReadOnlyAdmin, ResidentAdmin, SiteFilter
 from consent.models import ConsentRecord, ConsentState, ErasureMarker, ShownConfiguration, SiteRole
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(ReadOnlyAdmin):
+class ConsentRecordAdmin(ResidentAdmin):
     view_role = SiteRole.INTEGRATIONS
     list_display = ["created_at", "site", "consent_id", "action", "source", "gpc", "regime", "region", "policy_version"]
     list_filter = [("site", SiteFilter), "action", "source", "gpc", "regime", "policy_version"]
@@ -56,7 +56,7 @@ class ShownConfigurationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConsentState)
-class ConsentStateAdmin(ReadOnlyAdmin):
+class ConsentStateAdmin(ResidentAdmin):
     view_role = SiteRole.INTEGRATIONS
     list_display = ["consent_id", "site", "action", "policy_version", "decided_at", "record_count"]
     list_filter = [("site", SiteFilter), "action"]
@@ -65,7 +65,7 @@ class ConsentStateAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ErasureMarker)
-class ErasureMarkerAdmin(ReadOnlyAdmin):
+class ErasureMarkerAdmin(ResidentAdmin):
     view_role = SiteRole.INTEGRATIONS
     list_display = ["erased_at", "site", "reason", "record_count"]
     list_filter = [("site", SiteFilter), "reason"]

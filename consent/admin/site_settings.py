@@ -3,6 +3,7 @@ the policy actions."""
 
 from contextvars import ContextVar
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -24,6 +25,7 @@ from consent.models import (
     Site,
     SiteOrigin,
 )
+from consent.residency import regions
 from consent.services.access import may, sites_for
 from consent.services.audit import field_changes, record_change
 from consent.services.config import regimes_in_use
@@ -136,6 +138,16 @@ class SiteAdmin(SiteScopedAdmin):
     inlines = [SiteOriginInline, CategoryInline, PolicyVersionInline]
     actions = ["publish_minor_policy", "publish_material_policy"]
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "data_region"] if obj is not None else fields
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "data_region":
+            choices = [("", "The default database"), *((name, name) for name in regions())]
+            return forms.ChoiceField(choices=choices, required=False, label="Data region", help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.display(description="Site key")
     def key_display(self, site):
         return format_html("<code>{}</code>", site.key)
@@ -237,6 +249,9 @@ class SiteAdmin(SiteScopedAdmin):
         if obj:
             texts = [tuple(f"{key}_{lang}" for key in BANNER_FIELDS) for lang in obj.language_list()]
             fieldsets.insert(2, ("Banner texts", {"fields": texts}))
+        if regions():
+            where = "Chosen once, when the site is created: its decisions, states and figures are kept there alone."
+            fieldsets.insert(1, ("Data residency", {"fields": ["data_region"], "description": where}))
         return fieldsets
 
     def get_urls(self):

@@ -15,8 +15,15 @@ class Command(BaseCommand):
         parser.add_argument("--origin", action="append", required=True, help="e.g. https://shop.example; repeatable")
         parser.add_argument("--language", action="append", help="Banner language, repeatable; the first is the default")
         parser.add_argument("--policy-url", default="", help="URL of the site's cookie policy")
+        parser.add_argument(
+            "--data-region",
+            default="",
+            choices=["", *settings.CMP_DATA_REGIONS],
+            help="The region whose database keeps the site's visitors' data (DATABASE_URLS_BY_REGION); "
+            "default: the default database. It cannot change later.",
+        )
 
-    def handle(self, *args, name, origin, language, policy_url, **options):
+    def handle(self, *args, name, origin, language, policy_url, data_region, **options):
         for value in origin:
             try:
                 validate_origin(value)
@@ -28,6 +35,7 @@ class Command(BaseCommand):
                 origins=origin,
                 languages=language or ["en"],
                 policy_url=policy_url,
+                data_region=data_region,
                 by="manage.py createsite",
             )
         except ValidationError:
