@@ -97,7 +97,9 @@ def site_database(site) -> str:
 
 def states_cached(site) -> bool:
     """Whether the shared cache (Redis, beside the default database) may hold this site's visitors'
-    states: a site pinned to a region keeps them in its region alone, and its checks read its database."""
+    states: a site pinned to a region keeps them in its region alone, and its checks read its
+    database. (The cache's coherence also rides on the default database's commits: consent.cache
+    marks and clears entries around them, and moves its epoch within them.)"""
     return site_database(site) == DEFAULT_DB_ALIAS
 
 
