@@ -179,8 +179,25 @@ def _apply(database: str, view: str, deltas: Deltas) -> None:
     DailyConsentStat.objects.using(database).filter(pk__in=emptied).delete()
 
 
+# The stored rows of exactly these buckets, by the unique index: a returning visitor's earlier
+# decision may lie on any day, so the sites' and days' cross product would read most of the view.
+STORED_BY_KEY = f"""
+    SELECT stat.id, {", ".join(f"stat.{name}" for name in Bucket._fields)}, stat.count, stat.allowed
+    FROM {DailyConsentStat._meta.db_table} AS stat
+    JOIN unnest(%s::bigint[], %s::date[], %s::integer[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+        AS wanted ({", ".join(Bucket._fields)}) USING ({", ".join(Bucket._fields)})
+    WHERE stat.view = %s
+"""  # noqa: S608  (names from the model, values as parameters)
+
+
 def _stored(database: str, view: str, buckets: Iterable[Bucket]) -> dict[Bucket, tuple[int, Tally]]:
-    """The stored rows of the view on these buckets' sites and days, with their ids: one query."""
+    """The stored rows of the view on these buckets, with their ids: one query."""
+    if connections[database].vendor == "postgresql":
+        columns = [list(column) for column in zip(*buckets, strict=True)] or [[] for _ in Bucket._fields]
+        with connections[database].cursor() as cursor:
+            cursor.execute(STORED_BY_KEY, [*columns, view])
+            return {Bucket._make(row[1:-2]): (row[0], Tally(row[-2], _json(row[-1]))) for row in cursor.fetchall()}
+    # SQLite, the embedded default, keeps small roll-ups: the sites' and days' rows are few.
     site_ids, days = set(), set()
     for bucket in buckets:
         site_ids.add(bucket.site_id)
@@ -230,3 +247,8 @@ def record_impression(*, site: SiteSnapshot, language: str = "", country: str = 
             impressions.create(**key, count=1)
     except IntegrityError:
         impressions.filter(**key).update(count=F("count") + 1)
+
+
+def _json(value) -> dict:
+    """A jsonb column read by a plain cursor: text, or already decoded, by the driver's setup."""
+    return json.loads(value) if isinstance(value, str) else value
