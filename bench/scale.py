@@ -22,7 +22,9 @@ What it does, in one run:
      - a decision (record_decision) of returning visitors of random sites, and through the API;
      - at the first and the last size: decisions per second from 1 and 4 processes, record_decision
        against the same writes (the record, and the state upserted, the previous hash read under a
-       lock) as one SQL statement sent straight to PostgreSQL with psycopg, no Django;
+       lock) as one SQL statement sent straight to PostgreSQL with psycopg, no Django; with the CPU
+       each costs the writers and the PostgreSQL server (its processes' times in /proc: run the
+       benchmark on the database's machine);
   4. prints the tables: each operation at each size and the last size against the first; the load;
      the disk per million decisions (the log's partitions, tables and indexes) and per million
      visitors (the states); the partitions; the decision rates. Drops its database (--keep: not).
@@ -50,6 +52,7 @@ import warnings
 from bisect import bisect_right
 from datetime import datetime, timedelta
 from itertools import accumulate
+from pathlib import Path
 
 from chains import COUNTRIES, PATHS, USER_AGENTS, Job, Visitors, consent_uuid, copy_in  # bench/chains.py
 from project import setup_django  # bench/project.py
@@ -453,10 +456,16 @@ class Bench:
         figures = {}
         for processes in (1, self.args.processes):
             with multiprocessing.get_context("fork").Pool(processes) as pool:
-                figures[str(processes)] = {
-                    name: sum(pool.map(writer, range(processes)))
-                    for name, writer in (("app", _app_writer), ("sql", _sql_writer))
-                }
+                rates = figures[str(processes)] = {}
+                for name, writer in (("app", _app_writer), ("sql", _sql_writer)):
+                    server_before = postgres_cpu_seconds()
+                    runs = pool.map(writer, range(processes))
+                    server = postgres_cpu_seconds() - server_before
+                    done = sum(count for count, _, _ in runs)
+                    rates[name] = sum(count / seconds for count, seconds, _ in runs)
+                    # CPU per decision: the writers' own (Python and the driver), and PostgreSQL's.
+                    rates[f"{name} client ms"] = sum(cpu for _, _, cpu in runs) / done * 1000
+                    rates[f"{name} server ms"] = server / done * 1000
         return figures
 
 
@@ -479,18 +488,19 @@ def decision(rng: random.Random) -> dict:
     }
 
 
-def _app_writer(number: int) -> float:
-    """record_decision for returning visitors (not of the verified first site) for --seconds; per second."""
+def _app_writer(number: int) -> tuple[int, float, float]:
+    """record_decision for returning visitors (not of the verified first site) for --seconds: the
+    decisions, the seconds and this process's CPU seconds."""
     bench, rng = _forked["bench"], random.Random(f"app {number} {time.time()}")
-    done, started = 0, time.perf_counter()
+    done, started, cpu = 0, time.perf_counter(), time.process_time()
     while (elapsed := time.perf_counter() - started) < _forked["seconds"]:
         bench.decide(*bench.population.pick(rng, exclude=bench.sites[0].id))
         done += 1
-    return done / elapsed
+    return done, elapsed, time.process_time() - cpu
 
 
-def _sql_writer(number: int) -> float:
-    """RAW_DECISION for the same visitors, straight through psycopg (prepared); per second."""
+def _sql_writer(number: int) -> tuple[int, float, float]:
+    """RAW_DECISION for the same visitors, straight through psycopg (prepared): as _app_writer."""
     import psycopg
 
     from consent.models import BUILTIN_CATEGORIES
@@ -500,7 +510,7 @@ def _sql_writer(number: int) -> float:
         key: value for key, value in _forked["dsn"].items() if key in ("dbname", "user", "password", "host", "port")
     }
     with psycopg.connect(**params, autocommit=True) as conn:
-        done, started = 0, time.perf_counter()
+        done, started, cpu = 0, time.perf_counter(), time.process_time()
         while (elapsed := time.perf_counter() - started) < _forked["seconds"]:
             site_id, consent_id = bench.population.pick(rng, exclude=bench.sites[0].id)
             fields = decision(rng)
@@ -517,7 +527,22 @@ def _sql_writer(number: int) -> float:
                 prepare=True,
             )  # fmt: skip
             done += 1
-    return done / elapsed
+    return done, elapsed, time.process_time() - cpu
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds the PostgreSQL server on this machine has used: its processes' own, and those of
+    the backends it has reaped (the postmaster's children's), from /proc."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if name.startswith("postgres"):
+            ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # The size of the log ----------------------------------------------------------------------------
@@ -649,8 +674,13 @@ def report(results: dict[int, dict], args) -> None:
     for s in sizes:
         for processes, rates in results[s].get("rates", {}).items():
             app, sql = rates["app"], rates["sql"]
-            rows.append([label(s), processes, number(app), number(sql), f"{app / sql:.0%}"])
-    table(["size", "writers", "record_decision in process", "one SQL statement (psycopg)", "app / SQL"], rows)
+            cpu = [number(rates[k]) if k in rates else "" for k in ("app client ms", "app server ms", "sql server ms")]
+            rows.append([label(s), processes, number(app), number(sql), f"{app / sql:.0%}", *cpu])
+    table(
+        ["size", "writers", "record_decision in process", "one SQL statement (psycopg)", "app / SQL",
+         "app CPU ms per decision", "PostgreSQL CPU ms per app decision", "PostgreSQL CPU ms per SQL decision"],
+        rows,
+    )  # fmt: skip
 
 
 def main() -> None:
