@@ -114,15 +114,6 @@ def is_resident(model) -> bool:
     return model._meta.app_label == "consent" and model._meta.model_name in RESIDENT
 
 
-def atomic(site, **kwargs):
-    """A transaction on the site's database (`transaction.atomic(using=...)`)."""
-    return transaction.atomic(using=site_database(site), **kwargs)
-
-
-def on_commit(site, function) -> None:
-    transaction.on_commit(function, using=site_database(site))
-
-
 class ResidencyRouter:
     """Sends the visitors' data of a site to the site's database (see the module's docstring)."""
 
